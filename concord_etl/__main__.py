@@ -1,0 +1,3 @@
+from concord_etl.cli import main
+
+main()

@@ -1,0 +1,31 @@
+"""The ``concord-etl`` command line: a thin shell over the library.
+
+Each command parses options, calls one library function, renders the result and maps
+``concord_etl.errors`` to exit codes (0 done, 1 rows rejected/failed, 2 usage/input, 3 aborted).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from concord_etl import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="concord-etl")
+def main() -> None:
+    """Move data between spreadsheets and a Concord CRM, in both directions."""
+
+
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def sandbox(args: tuple[str, ...]) -> None:
+    """Run the local Concord emulator (see `concord-etl sandbox --help`)."""
+    from concord_etl.sandbox import main as sandbox_main
+
+    sys.exit(sandbox_main(list(args), prog="concord-etl sandbox"))
