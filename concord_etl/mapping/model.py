@@ -25,6 +25,15 @@ FIELD_TYPES = (
 OPTION_TYPES = ("Select", "Radio", "Checkbox", "MultiSelect")
 MULTI_OPTION_TYPES = ("Checkbox", "MultiSelect")
 
+# Cell transforms a column may name (``transform:``), applied in the order given.
+TRANSFORMS = ("strip", "lower", "upper", "title", "collapse_spaces", "digits")
+PHONE_TYPES = ("mobile", "work", "other")
+# Resources a ``lookup:`` may resolve cells against.
+LOOKUP_RESOURCES = (
+    "users", "sources", "industries", "countries", "companies", "contacts", "deals",
+    "pipeline-stages", "pipelines", "products",
+)
+
 WhenFound = Literal["update", "skip", "error"]
 WhenMissing = Literal["create", "skip"]
 
