@@ -211,15 +211,26 @@ def read_csv_str(path: Path) -> int:
 
 
 def validate_file(
-    path: Path, chunk_rows: int = CHUNK_ROWS, max_chunks: int | None = None
+    path: Path, chunk_rows: int | None = None, max_chunks: int | None = None
 ) -> tuple[int, int, int]:
-    """The real pipeline: (rows, rejected rows, error cells)."""
+    """The real pipeline: (rows, rejected rows, error cells).
+
+    By default exactly what ``concord-etl validate FILE --mapping M`` runs
+    (``concord_etl.validation.validate_file``); with ``chunk_rows``/``max_chunks`` the same
+    steps by hand, to compare chunk sizes or warm up.
+    """
     from concord_etl.mapping.loader import mapping_from_dict
     from concord_etl.readers import open_table
     from concord_etl.schema import build_plan, fields_from_mapping
     from concord_etl.validate import validate_frame
 
     mapping = mapping_from_dict(MAPPING)
+    if chunk_rows is None and max_chunks is None:
+        from concord_etl.validation import validate_file as validate_product
+
+        summary = validate_product(path, mapping)
+        return summary.rows, summary.rejected, summary.error_cells
+    chunk_rows = chunk_rows or CHUNK_ROWS
     plan = build_plan(mapping, fields_from_mapping(mapping))
     rows = rejected = cells = 0
     for number, frame in enumerate(open_table(path, chunk_rows=chunk_rows).frames()):

@@ -11,6 +11,7 @@
     │   └── JournalError             journal belongs to other input/mapping, or     2
     │                                is unreadable (use --restart)
     ├── ValidationFailed             strict mode only: rows failed validation       1
+    ├── RunLocked                    another run of the same report is going on     3
     └── ApiError                     the CRM answered badly (status, body excerpt,
         │                            method, URL without token)
         ├── TransientApiError        retry later: 429, 5xx, timeouts, connection
@@ -100,6 +101,12 @@ class ValidationFailed(ConcordError):
     """Rows failed validation and the caller asked for strict behaviour."""
 
     exit_code = 1
+
+
+class RunLocked(ConcordError):
+    """Another run holds the lock (e.g. the same report started twice by cron)."""
+
+    exit_code = 3
 
 
 class ApiError(ConcordError):

@@ -11,12 +11,18 @@ import sys
 import click
 
 from concord_etl import __version__
+from concord_etl.cli.common import CONTEXT
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="concord-etl")
 def main() -> None:
-    """Move data between spreadsheets and a Concord CRM, in both directions."""
+    """Move data between spreadsheets and a Concord CRM, in both directions.
+
+    Connection: --url or CONCORD_URL; the token from CONCORD_TOKEN (or --token-file, or a .env
+    file in the working directory). Exit codes: 0 all rows done, 1 some rows rejected or failed,
+    2 usage/configuration/mapping/input error (nothing sent), 3 aborted (rerun to resume).
+    """
 
 
 @main.command(
@@ -29,3 +35,18 @@ def sandbox(args: tuple[str, ...]) -> None:
     from concord_etl.sandbox import main as sandbox_main
 
     sys.exit(sandbox_main(list(args), prog="concord-etl sandbox"))
+
+
+def _register() -> None:
+    from concord_etl.cli import exports, imports, tools
+
+    main.add_command(imports.import_command)
+    main.add_command(imports.validate_command)
+    main.add_command(exports.export_command)
+    main.add_command(exports.report_command)
+    main.add_command(tools.fields_command)
+    main.add_command(tools.mapping_group)
+    main.add_command(tools.demo_command)
+
+
+_register()

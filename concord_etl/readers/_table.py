@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from concord_etl.errors import InputError
+from concord_etl.writers import unneutralise
 
 ROW_COLUMN = "_row"
 # Columns a results file adds (SPEC §4): ignored on input, so a results file re-imports as is.
@@ -52,9 +53,8 @@ class Table:
         if self._source is None:
             return iter(())
         hidden = [c for c in self._source.columns if c.startswith(HIDDEN_PREFIX)]
-        if not hidden:
-            return self._source.frames()
-        return (frame.drop(columns=hidden) for frame in self._source.frames())
+        return (_unguard(frame.drop(columns=hidden) if hidden else frame)
+                for frame in self._source.frames())
 
     def describe(self) -> str:
         """One line for humans, e.g. ``detected: cp1252, ';', header row 1``."""
@@ -67,6 +67,25 @@ class Table:
         if self.warnings:
             text += "; warning: " + "; ".join(self.warnings)
         return text
+
+
+def _unguard(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the ``'`` that our own exports put before formula-like text (``'=SUM(A1)``).
+
+    Only cells starting with ``'`` are looked at, so the cost is one vectorised check per
+    text column; files that never went through concord-etl are unaffected.
+    """
+    for name in frame.columns:
+        if name == ROW_COLUMN:
+            continue
+        column = frame[name]
+        try:
+            marked = column.str.startswith("'", na=False).astype(bool)
+        except AttributeError:  # no text in this column
+            continue
+        if marked.any():
+            frame.loc[marked, name] = column[marked].map(unneutralise)
+    return frame
 
 
 def column_letter(index: int) -> str:

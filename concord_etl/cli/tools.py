@@ -1,0 +1,126 @@
+"""`concord-etl fields`, `concord-etl mapping init`, `concord-etl demo`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from concord_etl.cli.common import (
+    CONTEXT,
+    connection_options,
+    handle_errors,
+    make_client,
+    print_json,
+)
+
+RESOURCES = ("contacts", "companies", "deals", "products", "activities", "notes")
+
+
+@click.command("fields", context_settings=CONTEXT)
+@click.argument("resource", type=click.Choice(RESOURCES))
+@click.option("--json", "as_json", is_flag=True, help="Print the field list as JSON.")
+@connection_options
+@handle_errors
+def fields_command(
+    resource: str, as_json: bool, url: str | None, token: str | None, token_file: Path | None,
+    allow_insecure_http: bool,
+) -> None:
+    """Show the CRM's fields for RESOURCE: type, required, unique, options with ids."""
+    from concord_etl.fields import parse_create_fields
+
+    client = make_client(url, token, token_file, allow_insecure_http)
+    fields = parse_create_fields(resource, client.create_fields(resource))
+    if as_json:
+        print_json(
+            {
+                spec.attribute: {
+                    "label": spec.label, "type": spec.type, "required": spec.required,
+                    "unique": spec.unique, "custom": spec.custom, "related": spec.related,
+                    "options": [{"id": o.id, "name": o.name} for o in spec.options],
+                    "choices": list(spec.choices),
+                }
+                for spec in fields
+            }
+        )
+        return
+    header = ("attribute", "label", "type", "req", "unique", "options / related")
+    rows = []
+    for spec in fields:
+        extra = ", ".join(f"{o.id}={o.name}" for o in spec.options)
+        extra = extra or (f"-> {spec.related}" if spec.related else ", ".join(spec.choices))
+        rows.append((spec.attribute, spec.label, spec.type, "yes" if spec.required else "",
+                     "yes" if spec.unique else "", extra))
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row[:5], widths, strict=True))
+                   + "  " + str(row[5]))
+
+
+@click.group("mapping", context_settings=CONTEXT)
+def mapping_group() -> None:
+    """Work with mapping files."""
+
+
+@mapping_group.command("init", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--resource", "-r", required=True, type=click.Choice(RESOURCES))
+@click.option("--sheet", help="Sheet name (Excel).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the draft here instead of stdout.")
+@connection_options
+@handle_errors
+def mapping_init(
+    file: Path, resource: str, sheet: str | None, output: Path | None, url: str | None,
+    token: str | None, token_file: Path | None, allow_insecure_http: bool,
+) -> None:
+    """Draft a mapping YAML from FILE's headers and the CRM's fields."""
+    from concord_etl.fields import parse_create_fields
+    from concord_etl.mapping import draft_mapping
+    from concord_etl.readers import open_table
+
+    client = make_client(url, token, token_file, allow_insecure_http)
+    fields = parse_create_fields(resource, client.create_fields(resource))
+    table = open_table(file, sheet=sheet)
+    sample: dict[str, list[object]] = {c: [] for c in table.columns}
+    for frame in table.frames():
+        for column in table.columns:
+            sample[column] = [v for v in frame[column].dropna().head(20).tolist()]
+        break
+    text = draft_mapping(list(table.columns), fields, resource=resource, sample=sample)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        if output.exists():
+            raise click.UsageError(f"{output} exists; not overwriting it")
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}; review it, then: concord-etl import {file} --mapping {output}")
+
+
+@click.command("demo", context_settings=CONTEXT)
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".demo"),
+              show_default=True, help="Where the demo's copies, results and journals go.")
+@click.option("--reports", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("reports"), show_default=True, help="Where the report workbook goes.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@handle_errors
+def demo_command(workdir: Path, reports: Path, quiet: bool) -> None:
+    """Start a sandbox, import sample_data/, write an Excel report, stop the sandbox."""
+    from concord_etl.cli.imports import ProgressBar, render_import_summary
+    from concord_etl.demo import run_demo
+
+    def progress_factory() -> ProgressBar:
+        return ProgressBar(enabled=not quiet and sys.stderr.isatty())
+
+    def on_import(title: str, summary: object) -> None:
+        click.secho(f"\n== {title}", bold=True)
+        render_import_summary(summary, as_json=False)
+
+    outcome = run_demo(
+        workdir=workdir, reports_dir=reports, progress_factory=progress_factory,
+        on_import=on_import, echo=click.echo,
+    )
+    click.secho("\nDemo finished.", bold=True)
+    for label, path in outcome.items():
+        click.echo(f"  {label}: {path}")
