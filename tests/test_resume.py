@@ -6,11 +6,12 @@ Every scenario ends with the sandbox's own state: 0 duplicates and 0 lost rows.
 from __future__ import annotations
 
 import random
-import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import requests
 from conftest import TOKEN
 from helpers import (
     last_json,
@@ -23,6 +24,8 @@ from helpers import (
     write_mapping,
 )
 
+# Pacing has its own tests; here the CRM's limit would only make the kill cycles slow.
+UNTHROTTLED = ("--rate-limit", "100000")
 CONTACTS = """\
 version: 1
 resource: contacts
@@ -63,19 +66,28 @@ def companies_file(path: Path, n: int) -> Path:
                       for i in range(n)])
 
 
-def kill_cycles(url: str, args: list[str], *, seed: int, max_cycles: int = 12) -> tuple[int, dict]:
-    """Run the import, kill -9 it at random moments, rerun until it finishes; return its result."""
+def _writes_seen(url: str) -> int:
+    stats = requests.get(f"{url}/_sandbox/stats", timeout=10).json()
+    return sum(n for route, n in stats["by_route"].items() if route.split()[0] in ("POST", "PUT"))
+
+
+def kill_cycles(url: str, args: list[str], *, seed: int, max_cycles: int = 8) -> tuple[int, dict]:
+    """Run the import, kill -9 it after a random number of writes, rerun until it finishes."""
     rng = random.Random(seed)
     kills = 0
     for _cycle in range(max_cycles):
+        before = _writes_seen(url)
+        target = before + rng.randint(1, 40)
         proc = popen_cli(args, url=url, token=TOKEN)
-        try:
-            out, err = proc.communicate(timeout=rng.uniform(0.6, 2.5))
-        except subprocess.TimeoutExpired:
+        while proc.poll() is None and _writes_seen(url) < target:
+            time.sleep(0.01)
+        if proc.poll() is None:
+            time.sleep(rng.uniform(0, 0.05))   # land anywhere: before, during, after a write
             proc.kill()
             proc.communicate()
             kills += 1
             continue
+        out, err = proc.communicate()
         assert proc.returncode in (0, 1), err
         return kills, last_json(out)
     result = run_cli(args, url=url, token=TOKEN)
@@ -88,7 +100,7 @@ def test_kill9_at_random_moments_then_rerun_creates_every_contact_once(
     sandbox_process, tmp_path: Path
 ) -> None:
     sb = sandbox_process("--latency-ms", "25", "--drop-after-commit-rate", "0.05",
-                         "--fault-rate", "0.05", "--fault-seed", "7")
+                         "--fault-rate", "0.05", "--fault-seed", "7", *UNTHROTTLED)
     data = contacts_file(tmp_path / "contacts.csv", 160)
     mapping = write_mapping(tmp_path / "m.yaml", CONTACTS)
     args = ["import", str(data), "-m", str(mapping), "--json", "--quiet"]
@@ -106,7 +118,8 @@ def test_kill9_at_random_moments_then_rerun_creates_every_contact_once(
 
 @pytest.mark.slow
 def test_company_name_upsert_survives_kill9_without_duplicates(sandbox_process, tmp_path: Path) -> None:
-    sb = sandbox_process("--latency-ms", "25", "--drop-after-commit-rate", "0.1", "--fault-seed", "3")
+    sb = sandbox_process("--latency-ms", "25", "--drop-after-commit-rate", "0.1", "--fault-seed", "3",
+                         *UNTHROTTLED)
     data = companies_file(tmp_path / "companies.csv", 120)
     mapping = write_mapping(tmp_path / "m.yaml", COMPANIES_BY_NAME)
     args = ["import", str(data), "-m", str(mapping), "--json", "--quiet"]
