@@ -31,6 +31,7 @@ from concord_etl.validate import validate_frame
 FINAL_ACTIONS = ("created", "updated", "unchanged", "skipped", "rejected", "unverified")
 COUNTED = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
 MAX_SEND_ATTEMPTS = 3
+MAX_WORKERS = 32   # threads are started lazily; how many are busy follows the pacer
 
 
 @dataclass
@@ -317,6 +318,11 @@ class Importer:
 
     # -- sending -----------------------------------------------------------------------------
     def _concurrency(self) -> int:
+        """Requests in flight now: fixed by --concurrency, else what the pacer has learned.
+
+        Asked again before every submission, so the pool widens as soon as the pacer knows
+        the CRM's window and latency (the limit, not the client, is then the bottleneck).
+        """
         if self.options.concurrency:
             return max(1, self.options.concurrency)
         pacer = getattr(self.client, "pacer", None)
@@ -327,16 +333,16 @@ class Importer:
         if not todo:
             return
         assert self.journal is not None
-        workers = self._concurrency()
-        block = max(workers * 2, 16)
+        most = self.options.concurrency or MAX_WORKERS
+        block = max(most * 2, 16)
         journalled = 0
         inflight: dict[Future, RowWork] = {}
         queue: Iterator[RowWork] = iter(todo)
         abort: BaseException | None = None
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="concord-send") as pool:
+        with ThreadPoolExecutor(max_workers=most, thread_name_prefix="concord-send") as pool:
             index = 0
             while True:
-                while abort is None and len(inflight) < workers and index < len(todo):
+                while abort is None and len(inflight) < self._concurrency() and index < len(todo):
                     if index >= journalled:
                         self._intents(todo[journalled : journalled + block], planner)
                         journalled += block
