@@ -164,23 +164,25 @@ LEADS_CSV: list[tuple[str, ...] | object] = [
 
 COMPANY_HEADERS = ["Name", "Domain", "E-mail", "Industry", "Segment", "Account Number",
                    "Employees", "Phone", "Country"]
+# Four of these already exist in the sandbox's demo seed under the same account numbers
+# (ACC-100x): importing the file updates them (Acme Ltd becomes "Acme, Inc.") and creates the rest.
 COMPANIES = [
     ("Acme, Inc.", "acme.example", "info@acme.example", "Manufacturing", "Enterprise",
-     "00101", "5200", "+1 555 010 1000", "US"),
+     "ACC-1001", "5200", "+1 555 010 1000", "US"),
     ("Globex GmbH", "globex.example", "kontakt@globex.example", "Software", "Mid-Market",
      "00102", "480", "+49 30 1234 5000", "DE"),
-    ("Initech", "initech.example", "hello@initech.example", "Software", "SMB", "00103",
+    ("Initech", "initech.example", "hello@initech.example", "Software", "SMB", "ACC-1003",
      "45", "+33 1 42 68 53 00", "FR"),
     ("Hooli Ltd", "hooli.example", "sales@hooli.example", "Software", "Enterprise", "00104",
      "12000", "+353 1 555 0100", "IE"),
     ("Nordlys A/S", "nordlys.example", "post@nordlys.example", "Manufacturing", "Mid-Market",
      "00105", "310", "+45 33 12 34 56", "DK"),
     ("Umbrella Corp", "umbrella.example", "info@umbrella.example", "Healthcare", "Enterprise",
-     "00106", "25000", "+48 22 123 45 67", "PL"),
+     "ACC-1004", "25000", "+48 22 123 45 67", "PL"),
     ("Stark Industries", "stark.example", "contact@stark.example", "Manufacturing",
      "Enterprise", "00107", "9000", "+39 02 1234 5678", "IT"),
-    ("Globex Corporation", "globexcorp.example", "info@globexcorp.example", "Finance",
-     "Enterprise", "00108", "7000", "+1 555 010 2000", "United States"),
+    ("Globex Corporation", "globex.example", "contact@globex.example", "Finance",
+     "Enterprise", "ACC-1002", "7000", "+1 555 010 2000", "United States"),
     ("Yoyodyne KK", "yoyodyne.example", "info@yoyodyne.example", "Retail", "Mid-Market",
      "00109", "650", "+81 3 1234 5678", "JP"),
     ("Tulip BV", "tulip.example", "info@tulip.example", "Retail", "SMB", "00110", "28",
