@@ -6,7 +6,7 @@ it again with the same mapping (mappings never name ``_``-prefixed columns, so t
 ignored on the way back in; a results file used as input gets fresh ``_`` columns, not
 doubled ones). Rows are written in ``_row`` order whatever order they arrive in.
 
-Excel input → an XLSX results file (rejected/failed/unverified rows filled, ``_errors``
+Excel input → an XLSX results file (rejected/failed/unverified/pending rows filled, ``_errors``
 wrapped, one error per line); otherwise CSV (errors joined with ``"; "``). Written atomically.
 
 Memory stays bounded: rows are buffered up to ``chunk_rows``, then sorted and spilled to a
@@ -31,7 +31,7 @@ from concord_etl.writers import ColumnDef, CsvWriter, is_missing
 
 # SPEC §4 outcomes; dry runs use the plan's verbs (create/update/skip/reject), also accepted.
 ACTIONS = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
-FLAGGED = frozenset({"rejected", "failed", "unverified", "reject"})
+FLAGGED = frozenset({"rejected", "failed", "unverified", "reject", "pending"})
 META_COLUMNS = ("_row", "_action", "_concord_id", "_errors")
 EXCEL_FORMATS = frozenset({"xlsx", "xlsm", "xls", "ods"})
 

@@ -202,8 +202,9 @@ class Importer:
             total = min(total, self.options.limit) if total is not None else self.options.limit
         self._emit(total=total)
         seen = 0
+        frames = iter(table.frames())
         try:
-            for frame in table.frames():
+            for frame in frames:
                 if self.options.limit is not None:
                     if seen >= self.options.limit:
                         break
@@ -217,6 +218,8 @@ class Importer:
                         self._write_results(writer, frame, table.columns, rows)
         except (AbortRun, KeyboardInterrupt) as exc:
             self.summary.aborted = str(exc) or type(exc).__name__
+            if writer is not None:
+                self._write_unprocessed(writer, frames, table.columns, seen)
             self._finish(writer, resolver)
             if isinstance(exc, AbortRun):
                 exc.summary = self.summary  # type: ignore[attr-defined]
@@ -226,6 +229,24 @@ class Importer:
             raise
         self._finish(writer, resolver)
         return self.summary
+
+    def _write_unprocessed(
+        self, writer: ResultsWriter, frames: Iterator[Any], columns: list[str], seen: int
+    ) -> None:
+        """After an abort, the rows never reached still go into the results file."""
+        reason = ["not processed: the run was interrupted; rerun the same command to resume"]
+        try:
+            for frame in frames:
+                if self.options.limit is not None:
+                    if seen >= self.options.limit:
+                        break
+                    frame = frame.iloc[: self.options.limit - seen]
+                seen += len(frame)
+                rows = [RowWork(row=int(n), values={}, action="pending", errors=list(reason))
+                        for n in frame["_row"].tolist()]
+                self._write_results(writer, frame, columns, rows)
+        except KeyboardInterrupt:
+            return
 
     def _finish(self, writer: ResultsWriter | None, resolver: Resolver) -> None:
         if writer is not None:
@@ -527,7 +548,10 @@ class Importer:
                 action = {"create": "create", "update": "update"}.get(action, action)
             elif action in ("create", "update"):
                 action = "pending"
-            writer.add(work.row, action, work.record_id, work.errors, list(values))
+            errors = work.errors
+            if action == "pending" and not errors:
+                errors = ["not sent: the run was interrupted; rerun the same command to resume"]
+            writer.add(work.row, action, work.record_id, errors, list(values))
 
 
 def _unique_violation(exc: RecordRejected) -> bool:
