@@ -64,7 +64,8 @@ class ProgressBar:
 @click.option("--concurrency", type=click.IntRange(1, 64),
               help="Parallel requests (default: chosen from the rate limit and latency).")
 @click.option("--limit", type=click.IntRange(0), help="Only the first N data rows.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--yes", "-y", is_flag=True,
+              help="Do not ask for confirmation (asked only before --restart drops a journal).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @connection_options
@@ -76,11 +77,17 @@ def import_command(
     url: str | None, token: str | None, token_file: Path | None, allow_insecure_http: bool,
 ) -> None:
     """Validate FILE, resolve lookups and upload it; resumable after any interruption."""
-    from concord_etl.uploader import ImportOptions, run_import
+    from concord_etl.uploader import ImportOptions, default_journal_path, run_import
 
     if plan_path and not dry_run:
         raise click.UsageError("--plan goes with --dry-run")
     mapping = load_mapping_file(mapping_path)
+    journal = journal_path or default_journal_path(file)
+    if restart and journal.exists() and not yes and sys.stdin.isatty():
+        click.confirm(
+            f"--restart discards the journal of the earlier run ({journal}); rows it finished "
+            "will be matched again, not re-created. Go on?", abort=True,
+        )
     client = make_client(url, token, token_file, allow_insecure_http)
     options = ImportOptions(
         dry_run=dry_run, plan_path=plan_path, journal_path=journal_path, restart=restart,
