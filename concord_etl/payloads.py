@@ -62,6 +62,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def jsonable(value: Any) -> Any:
+    """A value as plain JSON data: numpy/pandas scalars unboxed, NA as None."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if is_empty(value):
+        return None
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)
+
+
 # -- comparing a body with a CRM record (updates send only what changed) ----------------------
 
 

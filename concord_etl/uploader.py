@@ -11,27 +11,26 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from concord_etl.errors import AbortRun, OutcomeUnknown, RecordRejected
+from concord_etl.errors import AbortRun
 from concord_etl.fields import ResourceFields, parse_create_fields
-from concord_etl.journal import Journal, Op, file_hash
-from concord_etl.lookups import Resolver, check_lookup, normalise_key
+from concord_etl.inputs import estimate_rows, open_input, raw_rows, reasons_by_row, results_writer
+from concord_etl.journal import Journal, file_hash
+from concord_etl.lookups import Resolver
 from concord_etl.mapping.model import Mapping
-from concord_etl.payloads import is_empty
+from concord_etl.payloads import jsonable
 from concord_etl.plan import Planner, RowWork
-from concord_etl.readers import Table, open_table, require_columns
+from concord_etl.readers import Table
 from concord_etl.results import ResultsWriter, results_path
 from concord_etl.schema import build_plan
+from concord_etl.sender import Sender
 from concord_etl.validate import validate_frame
 
 FINAL_ACTIONS = ("created", "updated", "unchanged", "skipped", "rejected", "unverified")
 COUNTED = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
-MAX_SEND_ATTEMPTS = 3
-MAX_WORKERS = 32   # threads are started lazily; how many are busy follows the pacer
 
 
 @dataclass
@@ -92,32 +91,9 @@ class ImportSummary:
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
-def results_writer(path: Path, table: Table, mapping: Mapping, *, excel: bool | None = None) -> ResultsWriter:
-    """A results file laid out like the input, so it re-imports with the same mapping."""
-    if excel is None:
-        excel = table.format != "csv"
-    forced = mapping.source.encoding if mapping.source.encoding != "auto" else None
-    return ResultsWriter(
-        path, list(table.columns), excel=excel,
-        sheet=table.sheet if excel else None,
-        encoding=None if excel else forced,
-        delimiter=(table.delimiter or ",") if not excel else ",",
-    )
-
-
 def default_journal_path(path: Path) -> Path:
+    """The journal lives beside the input: ``leads.csv`` → ``leads.csv.journal.sqlite``."""
     return path.with_name(path.name + ".journal.sqlite")
-
-
-def estimate_rows(table: Table) -> int | None:
-    """A cheap estimate of the data rows, for the progress bar (None when unknown)."""
-    if table.format != "csv":
-        return None
-    count = 0
-    with open(table.path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            count += block.count(b"\n")
-    return max(count - 1, 0)
 
 
 class Importer:
@@ -143,22 +119,11 @@ class Importer:
         self._plan_file: Any = None
         self._live: Counter = Counter()
         self._base_stats: tuple[int, float] = (0, 0.0)
+        self.sender: Sender | None = None
 
     # -- set-up ------------------------------------------------------------------------------
     def _open(self) -> tuple[Table, ResourceFields, Any]:
-        hints = self.mapping.source
-        table = open_table(
-            self.path,
-            sheet=self.options.sheet if self.options.sheet is not None else hints.sheet,
-            header_row=hints.header_row,
-            encoding=hints.encoding,
-            delimiter=hints.delimiter,
-        )
-        needed = [c.column for c in self.mapping.columns if c.field not in self.mapping.defaults]
-        require_columns(table, needed)
-        for spec in self.mapping.columns:
-            if spec.lookup is not None:
-                check_lookup(spec.lookup, column=spec.column)
+        table = open_input(self.path, self.mapping, sheet=self.options.sheet)
         fields = parse_create_fields(
             self.mapping.resource, self.client.create_fields(self.mapping.resource)
         )
@@ -175,6 +140,10 @@ class Importer:
             restart=self.options.restart,
         )
         self.summary.journal = str(path)
+        self.sender = Sender(
+            self.client, self.journal, self.mapping.resource,
+            concurrency=self.options.concurrency, on_settled=self._emit_row,
+        )
 
     # -- the run -----------------------------------------------------------------------------
     def _stats(self) -> tuple[int, float]:
@@ -195,7 +164,8 @@ class Importer:
         if self.options.dry_run and self.options.plan_path:
             self._plan_file = open(self.options.plan_path, "w", encoding="utf-8")  # noqa: SIM115
             self.summary.plan = str(self.options.plan_path)
-        resolver = Resolver(self.client, dry_run=self.options.dry_run, on_create=self._create_related)
+        on_create = self.sender.create_related if self.sender is not None else None
+        resolver = Resolver(self.client, dry_run=self.options.dry_run, on_create=on_create)
         planner = Planner(self.mapping, fields, self.client, resolver)
         total = estimate_rows(table)
         if self.options.limit is not None:
@@ -266,12 +236,7 @@ class Importer:
     # -- rows --------------------------------------------------------------------------------
     def _rows(self, frame: Any, plan: Any) -> list[RowWork]:
         chunk = validate_frame(frame, plan)
-        errors: dict[int, list[str]] = {}
-        if len(chunk.errors):
-            for row_no, reason in zip(
-                chunk.errors["_row"].tolist(), chunk.errors["reason"].tolist(), strict=True
-            ):
-                errors.setdefault(int(row_no), []).append(str(reason))
+        errors = reasons_by_row(chunk.errors)
         defaulted_fields = self._defaulted(frame)
         values = chunk.values
         rows: list[RowWork] = []
@@ -323,7 +288,8 @@ class Importer:
             self._count(rows)
             return
         self._record_settled(pending)
-        self._send(pending, planner)
+        assert self.sender is not None
+        self.sender.send(pending, planner)
         self._count(rows)
 
     def _record_settled(self, rows: list[RowWork]) -> None:
@@ -338,162 +304,6 @@ class Importer:
                 )
 
     # -- sending -----------------------------------------------------------------------------
-    def _concurrency(self) -> int:
-        """Requests in flight now: fixed by --concurrency, else what the pacer has learned.
-
-        Asked again before every submission, so the pool widens as soon as the pacer knows
-        the CRM's window and latency (the limit, not the client, is then the bottleneck).
-        """
-        if self.options.concurrency:
-            return max(1, self.options.concurrency)
-        pacer = getattr(self.client, "pacer", None)
-        return int(pacer.suggest_concurrency()) if pacer is not None else 4
-
-    def _send(self, rows: list[RowWork], planner: Planner) -> None:
-        todo = [r for r in rows if r.action in ("create", "update")]
-        if not todo:
-            return
-        assert self.journal is not None
-        most = self.options.concurrency or MAX_WORKERS
-        block = max(most * 2, 16)
-        journalled = 0
-        inflight: dict[Future, RowWork] = {}
-        queue: Iterator[RowWork] = iter(todo)
-        abort: BaseException | None = None
-        with ThreadPoolExecutor(max_workers=most, thread_name_prefix="concord-send") as pool:
-            index = 0
-            while True:
-                while abort is None and len(inflight) < self._concurrency() and index < len(todo):
-                    if index >= journalled:
-                        self._intents(todo[journalled : journalled + block], planner)
-                        journalled += block
-                    row = next(queue)
-                    inflight[pool.submit(self._send_one, row, planner)] = row
-                    index += 1
-                if not inflight:
-                    break
-                try:
-                    done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-                except KeyboardInterrupt as exc:
-                    abort = exc
-                    continue
-                for future in done:
-                    row = inflight.pop(future)
-                    try:
-                        future.result()
-                    except (AbortRun, KeyboardInterrupt) as exc:
-                        abort = abort or exc
-                        row.action, row.errors = "pending", [f"not sent: {exc}"]
-                        continue
-                    self._settle(row)
-            if abort is not None:
-                for row in todo[index:]:
-                    row.action = "pending"
-                raise abort
-
-    def _intents(self, rows: list[RowWork], planner: Planner) -> None:
-        keys = planner.reconcile_keys()
-        ops = [
-            Op(
-                op_key=f"row:{r.row}",
-                row=r.row,
-                action="create" if r.action == "create" else "update",
-                match={k: _jsonable(r.values.get(k)) for k in keys},
-            )
-            for r in rows
-        ]
-        assert self.journal is not None
-        self.journal.begin(ops)
-
-    def _settle(self, row: RowWork) -> None:
-        assert self.journal is not None
-        if row.action in ("created", "updated"):
-            self.journal.finish(
-                f"row:{row.row}", "done", action=row.action, concord_id=row.record_id, row=row.row
-            )
-        elif row.action in ("rejected", "unverified"):
-            self.journal.finish(
-                f"row:{row.row}", row.action, action=row.action,
-                concord_id=row.record_id, errors=row.errors, row=row.row,
-            )
-        # failed rows keep their `sent` intent: the next run verifies and retries them
-        self._emit_row(row)
-
-    def _send_one(self, row: RowWork, planner: Planner) -> None:
-        resource = self.mapping.resource
-        resend = row.previous is not None
-        for _attempt in range(MAX_SEND_ATTEMPTS):
-            try:
-                if row.action == "create":
-                    record = self.client.create(resource, row.body())
-                    row.action, row.record_id = "created", int(record["id"])
-                else:
-                    record = self.client.update(resource, row.record_id, row.body())
-                    row.action = "updated"
-                return
-            except RecordRejected as exc:
-                if row.action == "create" and resend and _unique_violation(exc):
-                    found = self._verify(row, planner, prefer=list(exc.errors))
-                    if isinstance(found, int):
-                        row.action, row.record_id = "created", found
-                        return
-                row.action = "rejected"
-                row.errors.extend(_messages(exc))
-                return
-            except OutcomeUnknown:
-                resend = True
-                if row.action != "create":
-                    continue  # an update is idempotent: send it again
-                found = self._verify(row, planner)
-                if isinstance(found, int):
-                    row.action, row.record_id = "created", found
-                    return
-                if found == "unverifiable":
-                    row.action = "unverified"
-                    row.errors.append(
-                        "the CRM did not answer a create and the row has no key to verify it; "
-                        "check the CRM, then rerun with --restart if the record is missing"
-                    )
-                    return
-        row.action = "failed"
-        row.errors.append(f"no answer from the CRM after {MAX_SEND_ATTEMPTS} attempts; rerun to retry")
-
-    def _verify(self, row: RowWork, planner: Planner, prefer: list[str] | None = None) -> int | str | None:
-        """Find the record an unanswered create may have made: id, None, or 'unverifiable'."""
-        keys = tuple(k for k in (prefer or []) if not is_empty(row.values.get(k)))[:1]
-        keys = keys or planner.reconcile_keys()
-        if not keys or any(is_empty(row.values.get(k)) for k in keys):
-            return "unverifiable"
-        hits = planner.find_existing([row], keys).get(row.row, [])
-        if len(hits) == 1:
-            return int(hits[0]["id"])
-        return "unverifiable" if hits else None
-
-    def _create_related(self, resource: str, key: str) -> int | None:
-        """create_missing: create a related record once, journalled like a row."""
-        if self.journal is None:
-            return None
-        op_key = f"create:{resource}:{normalise_key(key)}"
-        entry = self.journal.get(op_key)
-        if entry is not None and entry.state == "done" and entry.concord_id:
-            return int(entry.concord_id)
-        self.journal.begin([Op(op_key=op_key, action="create", match={"name": key})])
-        for _attempt in range(MAX_SEND_ATTEMPTS):
-            try:
-                record = self.client.create(resource, {"name": key})
-            except OutcomeUnknown:
-                hits = [
-                    r for r in self.client.search_in(resource, "name", [key])
-                    if normalise_key(r.get("name")) == normalise_key(key)
-                ]
-                if len(hits) == 1:
-                    record = hits[0]
-                else:
-                    continue
-            self.journal.finish(op_key, "done", action="created", concord_id=int(record["id"]))
-            return int(record["id"])
-        return None
-
     # -- output ------------------------------------------------------------------------------
     def _count(self, rows: list[RowWork]) -> None:
         unreported = 0
@@ -533,7 +343,7 @@ class Importer:
         payload = None
         if row.action in ("create", "update"):
             payload = row.body()
-        line = {"row": row.row, "action": action, "payload": _jsonable(payload), "errors": row.errors}
+        line = {"row": row.row, "action": action, "payload": jsonable(payload), "errors": row.errors}
         if row.record_id is not None:
             line["concord_id"] = row.record_id
         self._plan_file.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
@@ -541,8 +351,7 @@ class Importer:
     def _write_results(
         self, writer: ResultsWriter, frame: Any, columns: list[str], rows: list[RowWork]
     ) -> None:
-        raw = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), None)
-        for work, values in zip(rows, raw.itertuples(index=False, name=None), strict=True):
+        for work, values in zip(rows, raw_rows(frame, columns), strict=True):
             action = work.action
             if self.options.dry_run:
                 action = {"create": "create", "update": "update"}.get(action, action)
@@ -552,30 +361,6 @@ class Importer:
             if action == "pending" and not errors:
                 errors = ["not sent: the run was interrupted; rerun the same command to resume"]
             writer.add(work.row, action, work.record_id, errors, list(values))
-
-
-def _unique_violation(exc: RecordRejected) -> bool:
-    text = " ".join(m for msgs in exc.errors.values() for m in msgs).lower()
-    return "already exist" in text or "already been taken" in text
-
-
-def _messages(exc: RecordRejected) -> list[str]:
-    if exc.errors:
-        return [f"{field_name}: {m}" for field_name, msgs in exc.errors.items() for m in msgs]
-    return [str(exc)]
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if is_empty(value):
-        return None
-    item = getattr(value, "item", None)
-    return item() if callable(item) else str(value)
 
 
 def run_import(

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from concord_etl.fields import parse_create_fields
-from concord_etl.lookups import Resolver, check_lookup
+from concord_etl.inputs import open_input, raw_rows, reasons_by_row, results_writer
+from concord_etl.lookups import Resolver
 from concord_etl.mapping.model import Mapping
 from concord_etl.plan import Planner, RowWork
-from concord_etl.readers import open_table, require_columns
 from concord_etl.schema import build_plan, fields_from_mapping
-from concord_etl.uploader import results_writer
 from concord_etl.validate import validate_frame
 
 SAMPLE_ERRORS = 10
@@ -56,19 +55,7 @@ def validate_file(
 ) -> ValidationSummary:
     """Validate every row of ``path``; write rejected rows (with reasons) to ``results_path``."""
     started = time.monotonic()
-    hints = mapping.source
-    table = open_table(
-        path,
-        sheet=sheet if sheet is not None else hints.sheet,
-        header_row=hints.header_row,
-        encoding=hints.encoding,
-        delimiter=hints.delimiter,
-        chunk_rows=VALIDATE_CHUNK_ROWS,
-    )
-    require_columns(table, [c.column for c in mapping.columns if c.field not in mapping.defaults])
-    for spec in mapping.columns:
-        if spec.lookup is not None:
-            check_lookup(spec.lookup, column=spec.column)
+    table = open_input(path, mapping, sheet=sheet, chunk_rows=VALIDATE_CHUNK_ROWS)
     if client is not None:
         fields = parse_create_fields(mapping.resource, client.create_fields(mapping.resource))
         planner: Planner | None = Planner(mapping, fields, client, Resolver(client, dry_run=True))
@@ -85,12 +72,7 @@ def validate_file(
     try:
         for frame in table.frames():
             chunk = validate_frame(frame, plan)
-            reasons: dict[int, list[str]] = {}
-            if len(chunk.errors):
-                for row_no, reason in zip(
-                    chunk.errors["_row"].tolist(), chunk.errors["reason"].tolist(), strict=True
-                ):
-                    reasons.setdefault(int(row_no), []).append(str(reason))
+            reasons = reasons_by_row(chunk.errors)
             if planner is not None:
                 _resolve_online(planner, frame, chunk, reasons)
             summary.rows += len(frame)
@@ -101,10 +83,8 @@ def validate_file(
                     if len(summary.sample_errors) < SAMPLE_ERRORS:
                         summary.sample_errors.append(f"row {row_no}: {reason}")
             if writer is not None and reasons:
-                raw = frame[list(table.columns)].astype(object)
-                raw = raw.where(frame[list(table.columns)].notna(), None)
                 for row_no, values in zip(
-                    frame["_row"].tolist(), raw.itertuples(index=False, name=None), strict=True
+                    frame["_row"].tolist(), raw_rows(frame, table.columns), strict=True
                 ):
                     if int(row_no) in reasons:
                         writer.add(int(row_no), "rejected", None, reasons[int(row_no)], list(values))
