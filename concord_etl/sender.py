@@ -20,6 +20,7 @@ from concord_etl.plan import Planner, RowWork
 
 MAX_SEND_ATTEMPTS = 3
 MAX_WORKERS = 32   # threads are started lazily; how many are busy follows the pacer
+TRASHABLE = ("contacts", "companies", "deals", "products", "activities")
 
 
 class Sender:
@@ -132,10 +133,13 @@ class Sender:
                     row.action = "updated"
                 return
             except RecordRejected as exc:
-                if row.action == "create" and resend and _unique_violation(exc):
-                    found = self._verify(row, planner, prefer=list(exc.errors))
-                    if isinstance(found, int):
-                        row.action, row.record_id = "created", found
+                if row.action == "create" and _unique_violation(exc):
+                    if resend:
+                        found = self._verify(row, planner, prefer=list(exc.errors))
+                        if isinstance(found, int):
+                            row.action, row.record_id = "created", found
+                            return
+                    elif self._restore_from_trash(row, list(exc.errors)):
                         return
                 row.action = "rejected"
                 row.errors.extend(_messages(exc))
@@ -157,6 +161,32 @@ class Sender:
                     return
         row.action = "failed"
         row.errors.append(f"no answer from the CRM after {MAX_SEND_ATTEMPTS} attempts; rerun to retry")
+
+    def _restore_from_trash(self, row: RowWork, fields: list[str]) -> bool:
+        """A unique value held by a *trashed* record: restore that record and update it.
+
+        Concord keeps e-mails of trashed contacts unique, so re-importing a deleted lead would
+        otherwise be refused forever (reference §16 recommends restoring instead).
+        """
+        if self.resource not in TRASHABLE:
+            return False
+        for name in fields:
+            value = row.values.get(name)
+            if is_empty(value) or isinstance(value, (list, tuple, dict)):
+                continue
+            hits = self.client.get(
+                f"trashed/{self.resource}/search",
+                {"q": str(value), "search_fields": f"{name}:="},
+            )
+            hits = [h for h in hits or [] if normalise_key(h.get(name)) == normalise_key(value)]
+            if len(hits) != 1:
+                continue
+            record_id = int(hits[0]["id"])
+            self.client.request("POST", f"trashed/{self.resource}/{record_id}")
+            self.client.update(self.resource, record_id, row.body())
+            row.action, row.record_id = "updated", record_id
+            return True
+        return False
 
     def _verify(self, row: RowWork, planner: Planner, prefer: list[str] | None = None) -> int | str | None:
         """Find the record an unanswered create may have made: id, None, or 'unverifiable'."""

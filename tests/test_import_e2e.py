@@ -188,3 +188,28 @@ def test_sample_leads_import_against_the_demo_seed(sandbox, tmp_path: Path, samp
     results = read_results(Path(summary["results"]))
     assert len(results) == summary["rows"]
     assert all(r["_errors"] for r in results if r["_action"] == "rejected")
+
+
+def test_a_trashed_contact_with_the_same_email_is_restored_not_refused(
+    sandbox, tmp_path: Path
+) -> None:
+    # the demo seed keeps trashed@example.com in the trash; Concord still holds its e-mail
+    before = [c for c in state(sandbox.url)["contacts"] if c["email"] == "trashed@example.com"]
+    assert len(before) == 1 and before[0].get("deleted_at")
+    mapping = write_mapping(tmp_path / "m.yaml", """\
+version: 1
+resource: contacts
+match: {on: [email]}
+columns:
+  First Name: first_name
+  Email: email
+  Tier: cf_customer_tier
+""")
+    data = write_csv(tmp_path / "a.csv", ["First Name", "Email", "Tier"],
+                     [["Back", "trashed@example.com", "Gold"]])
+    result = run_cli(["import", str(data), "-m", str(mapping), "--json"], url=sandbox.url, token=TOKEN)
+    assert result.returncode == 0, result.stderr
+    assert last_json(result.stdout)["updated"] == 1
+    after = [c for c in state(sandbox.url)["contacts"] if c["email"] == "trashed@example.com"]
+    assert len(after) == 1 and not after[0].get("deleted_at")
+    assert after[0]["first_name"] == "Back"
