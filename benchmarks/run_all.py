@@ -39,6 +39,7 @@ BENCHMARKS = (
     "bench_validate",
     "bench_export",
     "bench_import_pacing",
+    "bench_sandbox",
 )
 COLUMNS = ("metric", "value", "baseline", "ratio", "goal")
 DEFAULT_OUTPUT = REPO / "bench-results.json"

@@ -1,29 +1,20 @@
-"""Rate-limit pacing: spend each window's budget at once, then wait exactly until it resets.
+"""Rate-limit pacing: spend each window's budget at once, then wait just until it resets.
 
-Concord (Laravel ``throttle``) uses a **fixed window per user**: the window opens with the first
-counted request and lasts W seconds (60 by default); at most L requests are counted in it
-(``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` after counting); the (L+1)th gets a 429 with
-``Retry-After`` / ``X-RateLimit-Reset`` and is not counted.
-
-The :class:`Pacer` is shared by all worker threads of a client. Before each request a worker
-calls :meth:`Pacer.acquire` (which may block) and hands the response's status and headers to
-:meth:`Pacer.observe`. It
-
-* learns L from the headers and counts the requests of the current window (``used``);
-* lets requests go while ``used < L``; when the budget is spent it blocks everybody until the
-  window should have reset (+ a small margin and jitter);
-* learns W as an interval ``[w_low, w_high]`` of *send-time* differences from the request that
-  opened the window (a steady uplink delay cancels out): a request counted in (or refused by)
-  a window proves it was still open; a 429's ``Retry-After`` (whole seconds are rounded up)
-  and a request opening the next window bound it from above. Until the interval is narrow,
-  the first request at each boundary goes alone as a *probe* (the others wait for its answer)
-  placed by bisection, so a window costs at most one 429 while W is learned. Once narrow, the
-  next window's burst is released at ``window start + w_high`` (+ margin) without probing.
-* counts its own requests (``issued``); the server's count only matters when it is higher
-  (someone else spends the same user's budget). Answers to concurrent requests arrive in
-  any order, so only a lone probe's count is trusted to detect an unseen window reset.
-
-Time, sleep and randomness are injectable for tests.
+Concord (Laravel ``throttle``) has a **fixed window per user**: it opens with the first counted
+request, lasts W s (60) and counts at most L requests (``X-RateLimit-Limit``/``-Remaining``);
+more get a 429 with ``Retry-After`` in whole seconds. The :class:`Pacer` (shared by a client's
+threads: :meth:`~Pacer.acquire` before a request, :meth:`~Pacer.observe` after) lets requests
+go while the window has budget, then releases everybody at ``anchor + w_high`` + a margin,
+where the *anchor* is the send time of the window's opener (the answer with Remaining = L-1)
+and ``[w_low, w_high]`` bounds W in send-time differences (a steady delay before counting
+cancels out): openers bound W from above, refusals from below, ``Retry-After`` both ways.
+Learning W: the first refused request is sent just past a whole second after the anchor, so
+``w_high`` lands just above a whole number; then one lone *probe* per window tests just above
+and just below that whole second (Laravel windows are whole seconds), else bisects. A probe
+is never waited for past the release, and the release's first request (the head) goes a
+moment ahead so it anchors the next window precisely. When latency is ≤ 1% of W, or once a
+release was refused, the burst waits for the head's answer (≤ one 429 per window). Time,
+sleep and randomness are injectable; :meth:`Pacer.try_acquire` is the non-blocking form.
 """
 
 from __future__ import annotations
@@ -37,9 +28,13 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 DEFAULT_WINDOW = 60.0
+SHORT_WINDOW = 1.0          # assumed to size concurrency while the window is unknown
 DEFAULT_CONCURRENCY = 6
 MAX_CONCURRENCY = 32
 PROBE_TIMEOUT = 180.0
+GRID_OFFSET = 0.03          # the first refused request goes this far past a whole second
+MIN_STEP = 0.005            # finest resolution of W worth learning (s)
+GO, GO_PROBE, GO_HEAD = 0.0, -1.0, -2.0  # verdicts of Pacer._plan besides waiting
 
 
 @dataclass
@@ -48,6 +43,8 @@ class Ticket:
 
     sent_at: float
     epoch: int
+    base: float | None = None      # anchor of the last window seen open when it was sent
+    presumed: bool = False         # sent in a window presumed (not yet seen) to have opened
     probe: bool = False
     waited: float = 0.0
 
@@ -112,19 +109,16 @@ def suggest_concurrency(
     cap: int = MAX_CONCURRENCY,
     default: int = DEFAULT_CONCURRENCY,
 ) -> int:
-    """Workers needed so that ``limit`` requests of ``latency`` s take ``fraction`` of ``window``.
-
-    Without a known limit, a modest ``default`` (the client's CPU ceiling is ~1,000 req/s
-    anyway); with a limit but no known window, at least ``default``. Always between 1 and
-    ``cap`` and never more than ``limit``.
-    """
+    """Workers so that ``limit`` requests of ``latency`` s take ``fraction`` of ``window``:
+    ``default`` without a limit; an unknown window may be short (:data:`SHORT_WINDOW`, at least
+    ``default``); between 1 and ``cap``, never more than ``limit``."""
     if not limit:
         return max(1, min(cap, default))
     if latency is None:
         return max(1, min(cap, limit, default))
-    span = window if window is not None and window > 0 else None
-    needed = math.ceil(limit * max(latency, 0.0) / (fraction * (span or DEFAULT_WINDOW)) - 1e-9)
-    if span is None:
+    span = window if window is not None and window > 0 else SHORT_WINDOW
+    needed = math.ceil(limit * max(latency, 0.0) / (fraction * span) - 1e-9)
+    if window is None:
         needed = max(needed, default)
     return max(1, min(cap, limit, needed))
 
@@ -140,16 +134,16 @@ class Pacer:
         sleep: Callable[[float], None] | None = None,
         random: Callable[[], float] = _random.random,
         default_window: float = DEFAULT_WINDOW,
-        margin: float = 0.002,
-        jitter: float = 0.002,
+        margin: float = 0.001,
+        jitter: float = 0.5,
         enabled: bool = True,
     ) -> None:
         self._clock = clock
         self._wall = wall_clock
         self._sleep = sleep
         self._random = random
-        self._margin = margin
-        self._jitter = jitter
+        self._margin = margin            # resolution of W as a fraction of it (>= MIN_STEP)
+        self._jitter = jitter            # random extra margin, in steps
         self.enabled = enabled
         self.default_window = default_window
         self._cond = threading.Condition()
@@ -157,19 +151,24 @@ class Pacer:
         self.unlimited = False
         self.w_low = 0.0
         self.w_high: float | None = None
-        self.precise = False              # w_high came from a fractional Retry-After
+        self.precise = False             # w_high came from a fractional Retry-After
         self.latency: float | None = None
         self.rate_limited = 0
         self.waited = 0.0
+        self.strikes = 0                 # releases refused: W was longer than believed
         self._epoch = 0
         self._issued = 0
         self._hits = 0
         self._inflight = 0
-        self._anchor: float | None = None   # when the request that opened the window was sent
-        self._gate: float | None = None
-        self._gate_presumes_new = False
+        self._anchor: float | None = None    # send time of the current window's opener
+        self._confirmed = False              # ... seen (else presumed at the release time)
+        self._prev: float | None = None      # the previous confirmed anchor
+        self._reset_at: float | None = None  # when the window resets, if its anchor is unknown
+        self._extra: float | None = None     # margin drawn for the coming release
+        self._learn_at: float | None = None  # when the first refused request is due
         self._probe: Ticket | None = None
-        self._need_probe = True
+        self._probed_epoch = -1
+        self._refused_epoch = -1
 
     # -- public state -----------------------------------------------------------------------
     @property
@@ -189,12 +188,17 @@ class Pacer:
 
     @property
     def confident(self) -> bool:
-        """True once W is known precisely enough to release a window's burst without a probe."""
-        if self.w_high is None or self._anchor is None:
+        """True once W is known precisely enough that no more probes are sent."""
+        if self.w_high is None:
             return False
-        if self.precise:
-            return True
-        return self.w_high - self.w_low <= 0.005 * self.w_high + 0.003
+        return self.precise or self.w_high - self.w_low <= 3 * self._step()
+
+    @property
+    def cautious(self) -> bool:
+        """Burst only after the head was let in: cheap when latency <= 1% of W; a must once a
+        release was refused (W varies, as Laravel's windows end on whole wall seconds)."""
+        slow = self.latency is not None and self.latency > 0.01 * self.window
+        return self.strikes >= 1 or not slow
 
     def suggest_concurrency(self, *, cap: int = MAX_CONCURRENCY) -> int:
         """:func:`suggest_concurrency` from what this pacer has observed so far."""
@@ -208,62 +212,119 @@ class Pacer:
             start = self._clock()
             while True:
                 now = self._clock()
-                delay = self._delay(now) if self.enabled else 0.0
-                if delay == 0.0:
-                    return self._issue(now, waited=now - start)
-                self._block(delay)
+                verdict = self._plan(now) if self.enabled else GO
+                if verdict is not None and verdict <= 0:
+                    return self._issue(now, verdict, waited=now - start)
+                self._block(verdict)
 
-    def _delay(self, now: float) -> float | None:
-        """0 = go now, ``None`` = wait for the probe's answer, > 0 = seconds to wait."""
-        if self._probe is not None:
-            if now - self._probe.sent_at < PROBE_TIMEOUT:
-                return None
-            self._probe = None
-        if self._gate is not None:
-            if now < self._gate:
-                return self._gate - now
-            self._pass_gate()
-        if self._need_probe or self.limit is None:
-            return 0.0
+    def try_acquire(self) -> Ticket | float | None:
+        """Non-blocking :meth:`acquire`: a ticket, or seconds to wait (``None``: until an
+        answer is observed)."""
+        with self._cond:
+            now = self._clock()
+            verdict = self._plan(now) if self.enabled else GO
+            if verdict is not None and verdict <= 0:
+                return self._issue(now, verdict, waited=0.0)
+            return verdict
+
+    def _plan(self, now: float) -> float | None:
+        """GO, GO_PROBE, seconds to wait, or ``None`` to wait for an answer."""
+        if self.unlimited:
+            return GO
+        probing = self._probe_pending(now)
+        if self.limit is None:
+            return None if probing else GO_PROBE      # the first request goes alone
+        presumed = self._anchor is not None and not self._confirmed
+        if probing and presumed and self._probe is not None and self._probe.presumed:
+            return None                              # the head of a cautious release is out
+        if presumed and self._issued:
+            head_start = self._anchor + 2 * self._step() - now
+            if head_start > 0:       # the head goes alone: it anchors the window precisely
+                return head_start
         if self._used() < self.limit:
-            return 0.0
-        return self._plan_next_window(now)
+            return GO
+        release = self._release_time()
+        if not probing:
+            probe_at = self._probe_time(now)
+            if probe_at is not None and (release is None or probe_at < release):
+                return GO_PROBE if probe_at <= now else probe_at - now
+        if release is None:
+            return None
+        if now < release:
+            return release - now
+        self._presume_new_window(now)
+        return GO_HEAD if self.cautious else GO
 
-    def _pass_gate(self) -> None:
-        if self._gate_presumes_new:
-            self._roll()
-        else:
-            self._need_probe = True
-        self._gate = None
+    def _release_time(self) -> float | None:
+        """When the spent window is believed over (``None``: unknown, a probe must tell)."""
+        if self._anchor is None or self.w_high is None:
+            return self._reset_at
+        if self._extra is None:
+            boost = 2.0 ** min(self.strikes, 4)
+            self._extra = self._step() * (1.0 + self._jitter * self._random()) * boost
+        return self._anchor + self.w_high + self._extra
 
-    def _plan_next_window(self, now: float) -> float:
-        """The budget is spent: decide when the next request (a probe or the burst) may go."""
-        anchor_sent = self._anchor
-        if anchor_sent is None or self.w_high is None:
-            self._need_probe = True                 # learn when it resets from a 429
-            return 0.0
+    def _probe_time(self, now: float) -> float | None:
+        """When this window's lone probe should go, or ``None`` for no probe."""
+        if self._probed_epoch == self._epoch:
+            return None
+        if self._anchor is None:
+            return now if self._reset_at is None else None
+        if self.w_high is None:      # first time: just past a whole second after the anchor
+            if self._learn_at is None:
+                whole = max(0, math.ceil(now - self._anchor - GRID_OFFSET))
+                self._learn_at = self._anchor + whole + GRID_OFFSET
+            return self._learn_at
         if self.confident:
-            self._set_gate(anchor_sent + self.w_high, presume_new=True)
-        else:
-            middle = anchor_sent + (self.w_low + self.w_high) / 2
-            if middle <= now:
-                self._need_probe = True
-                return 0.0
-            self._gate = middle
-            self._gate_presumes_new = False
-        return max(self._gate - now, 1e-6)
+            return None
+        point, above = self._probe_point()
+        if self._refused_epoch == self._epoch and not above:
+            return None              # one 429 in this window already: test only the likely
+        return self._anchor + point
 
-    def _set_gate(self, reset_at: float, *, presume_new: bool) -> None:
-        window = self.window
-        extra = self._margin * window + 0.005 + self._jitter * window * self._random()
-        self._gate = reset_at + extra
-        self._gate_presumes_new = presume_new
+    def _probe_point(self) -> tuple[float, bool]:
+        """Where to test W — just above, then just below a whole second, else the middle —
+        and whether it is the test just above a whole second (a likely success)."""
+        assert self.w_high is not None
+        low, high, step = self.w_low, self.w_high, self._step()
+        whole = math.floor(high)
+        if whole > low + step:
+            if high - whole > 2 * step:
+                return whole + step, True
+            if whole - low > 2 * step:
+                return whole - step, False
+        return (low + high) / 2, False
 
-    def _issue(self, now: float, *, waited: float) -> Ticket:
-        ticket = Ticket(sent_at=now, epoch=self._epoch, probe=self._need_probe, waited=waited)
-        if ticket.probe:
+    def _step(self) -> float:
+        return max(MIN_STEP, self._margin * self.window)
+
+    def _presume_new_window(self, now: float) -> None:
+        if self._confirmed:
+            self._prev = self._anchor
+        self._anchor, self._confirmed = now, False
+        self._roll()
+
+    def _roll(self) -> None:
+        self._epoch += 1
+        self._issued = 0
+        self._hits = 0
+        self._reset_at = None
+        self._extra = None
+        self._learn_at = None
+
+    def _probe_pending(self, now: float) -> bool:
+        if self._probe is not None and now - self._probe.sent_at >= PROBE_TIMEOUT:
+            self._probe = None
+        return self._probe is not None
+
+    def _issue(self, now: float, verdict: float, *, waited: float) -> Ticket:
+        base = self._anchor if self._confirmed else self._prev
+        presumed = self._anchor is not None and not self._confirmed
+        ticket = Ticket(now, self._epoch, base, presumed, verdict < 0, waited)
+        if verdict < 0:                              # goes alone: the others wait for it
             self._probe = ticket
-            self._need_probe = False
+            if verdict == GO_PROBE and self.w_high is not None:
+                self._probed_epoch = self._epoch     # this window's one probe
         self._issued += 1
         self._inflight += 1
         self.waited += waited
@@ -297,105 +358,100 @@ class Pacer:
         self._inflight = max(0, self._inflight - 1)
         if self._probe is ticket:
             self._probe = None
+            if status is None:
+                self._probed_epoch = -1              # unanswered: probe again
         if status is None:
-            if ticket.probe:
-                self._need_probe = True
             return                                   # may have been counted: stay conservative
         elapsed = now - ticket.sent_at
         self.latency = elapsed if self.latency is None else 0.8 * self.latency + 0.2 * elapsed
         info = parse_rate_headers(headers, wall_now=self._wall())
+        if status == 429:
+            if info.limit is not None:
+                self.limit = info.limit
+            self._on_refused(ticket, info)
+            return
         if info.limit is None or info.remaining is None:
-            self._observe_uncounted(ticket, status, info, now)
+            if ticket.epoch == self._epoch:
+                self._issued = max(0, self._issued - 1)  # 401/419/unknown route: not counted
+            if 200 <= status < 300 and self.limit is None:
+                self.unlimited = True
             return
-        self.limit = info.limit
-        self.unlimited = False
-        if status == 429:
-            self._on_429(ticket, info, now)
-        else:
-            self._on_counted(ticket, info.limit - info.remaining, now)
+        self.limit, self.unlimited = info.limit, False
+        hits = info.limit - info.remaining
+        if hits <= 1:
+            self._on_opener(ticket)
+        elif ticket.epoch == self._epoch:
+            self._hits = max(self._hits, hits)
+        if ticket.probe and hits > 1 and ticket.base is not None and not ticket.presumed:
+            self._raise_low(ticket.sent_at - ticket.base)   # counted: its window was open
 
-    def _observe_uncounted(
-        self, ticket: Ticket, status: int, info: RateHeaders, now: float
-    ) -> None:
-        if status == 429:
-            self._on_429(ticket, info, now)
+    def _on_opener(self, ticket: Ticket) -> None:
+        """``ticket`` was the first request counted in a window: it anchors that window."""
+        sent = ticket.sent_at
+        last = self._anchor if self._confirmed else self._prev
+        if last is not None and sent <= last:
+            return                                   # a late answer about an older window
+        if last is not None:
+            self._lower_high(sent - last)            # windows never overlap: W <= this
+        if self._anchor is not None and not self._confirmed:
+            if ticket.epoch != self._epoch:
+                self._issued += 1                    # a probe sent before the release opened it
+            self._anchor, self._confirmed = sent, True
+            self._hits = max(self._hits, 1)
             return
-        if ticket.epoch == self._epoch:
-            self._issued = max(0, self._issued - 1)  # 401/419/unknown route: not counted
-        if 200 <= status < 300 and self.limit is None:
-            self.unlimited = True
-        elif ticket.probe:
-            self._need_probe = True
+        self._prev = self._anchor                    # a reset we had not waited for
+        self._anchor, self._confirmed = sent, True
+        self._roll()
+        self._issued, self._hits = 1 + self._inflight, 1
 
-    def _on_counted(self, ticket: Ticket, hits: int, now: float) -> None:
-        stale = ticket.epoch != self._epoch
-        if self._anchor is not None and ticket.sent_at < self._anchor:
-            return                                   # counted in a window we already left
-        if hits == 1:
-            self._new_window_seen(ticket, now)
-        elif ticket.probe and hits < self._hits:
-            # a probe goes alone, so its count is authoritative (answers to concurrent
-            # requests arrive in any order): the window reset unseen, its start is unknown
-            self._roll()
-            self._anchor = None
-        elif stale and hits > self._issued + self._inflight + 1:
-            return                                   # a late answer from the previous window
-        self._hits = max(self._hits, hits)
-
-    # Bounds on W compare *send* times: with a steady uplink delay u, a request sent at t is
-    # counted at t + u, so u cancels out of every difference (jitter is left to the margin).
-    def _new_window_seen(self, ticket: Ticket, now: float) -> None:
-        """``ticket`` opened a server window (it was counted first)."""
-        if self._anchor is not None and self._anchor < ticket.sent_at:
-            bound = ticket.sent_at - self._anchor    # windows never overlap: W <= this
-            self.w_low = min(self.w_low, bound)      # (jitter made the lower bound too high)
-            if self.w_high is None or bound < self.w_high:
-                self.w_high = bound
-        if self._hits >= 1:
-            self._roll()                             # we had counted hits in an older window
-            self._issued = 1 + self._inflight        # the opener, and all that may follow it
-        self._anchor = ticket.sent_at
-        self._gate = None                            # the window is open: its budget rules
-
-    def _on_429(self, ticket: Ticket, info: RateHeaders, now: float) -> None:
+    def _on_refused(self, ticket: Ticket, info: RateHeaders) -> None:
+        """A 429: the window of ``ticket.base`` was still open and spent when it arrived."""
         self.rate_limited += 1
-        retry_after = info.retry_after
-        if self._anchor is not None and ticket.sent_at >= self._anchor:
-            elapsed = ticket.sent_at - self._anchor  # the window was still open then
-            if self.w_high is not None and elapsed > self.w_high:
-                if elapsed <= 1.02 * self.w_high + 0.01:     # a little early (jitter): nudge
-                    self.w_high = elapsed + 0.002 * self.w_high + 0.001
-                else:
-                    self.w_high, self.precise = None, False  # W grew: learn it again
-            self.w_low = max(self.w_low, elapsed)
-            if retry_after is not None:
-                end = elapsed + retry_after
-                if not info.precise and retry_after >= 1:
-                    self.w_low = max(self.w_low, end - 1)  # whole seconds are rounded up
-                if self.w_high is None or end < self.w_high:
-                    self.w_high, self.precise = max(end, self.w_low), info.precise
-            elif self.w_high is None:
-                self.w_high = max(self.default_window, self.w_low)
-        if ticket.epoch != self._epoch or (self._anchor is not None
-                                           and ticket.sent_at < self._anchor):
-            return                  # sent before the window we now count in: says nothing of it
-        candidates = []
-        if retry_after is not None:
-            candidates.append(ticket.sent_at + retry_after)
-        if self._anchor is not None and self.w_high is not None:
-            candidates.append(self._anchor + self.w_high)
-        reset_at = min(candidates) if candidates else now + self.default_window
-        self._hits = max(self._hits, self.limit or 0)
-        self._issued = max(self._issued, self.limit or 0)
-        self._set_gate(max(reset_at, now), presume_new=False)
+        retry = info.retry_after
+        if ticket.base is not None:
+            self._learn_from_refusal(ticket.sent_at - ticket.base, retry, info.precise)
+        elif ticket.epoch == self._epoch:
+            wait = retry if retry is not None else self.default_window
+            self._reset_at = max(self._reset_at or 0.0, ticket.sent_at + wait)
+        if ticket.epoch != self._epoch:
+            return
+        self._refused_epoch = self._epoch
+        if self._anchor is not None and ticket.sent_at < self._anchor and self._confirmed:
+            return                                   # refused by a window already over
+        if ticket.presumed and not self._confirmed:
+            self._anchor, self._confirmed = self._prev, self._prev is not None
+            self._roll()                             # released too early: still the old window
+        spent = self.limit or 0
+        self._hits, self._issued = max(self._hits, spent), max(self._issued, spent)
 
-    def _roll(self) -> None:
-        self._epoch += 1
-        self._issued = 0
-        self._hits = 0
+    def _learn_from_refusal(self, elapsed: float, retry: float | None, precise: bool) -> None:
+        too_early = self.w_high is not None and elapsed >= self.w_high
+        if too_early:
+            self.strikes += 1
+        self._raise_low(elapsed)
+        if retry is None:
+            bound = max(self.default_window, elapsed + self._step())
+        elif precise:
+            bound = elapsed + retry
+            self.w_low = max(self.w_low, bound - self._step())
+        else:
+            bound = elapsed + retry
+            self.w_low = max(self.w_low, elapsed + retry - 1.0)
+        if self.w_high is None or too_early or bound < self.w_high:
+            self.w_high, self.precise = max(bound, self.w_low), precise and retry is not None
+        if self.w_low > self.w_high:
+            self.w_low = self.w_high
+
+    def _raise_low(self, bound: float) -> None:
+        self.w_low = max(self.w_low, bound)
+
+    def _lower_high(self, bound: float) -> None:
+        if self.w_high is None or bound < self.w_high:
+            self.w_high = bound
+        if self.w_low > self.w_high:                 # send-time jitter: trust the newer bound
+            self.w_low = max(0.0, self.w_high - self._step())
 
     def _used(self) -> int:
-        # ``hits`` (the server's count) already includes requests still in flight here, so
-        # adding them would count them twice; it exceeds ``issued`` only if someone else
-        # spends the same user's budget.
+        # the server's count includes our requests in flight; it exceeds ours only if someone
+        # else spends the same user's budget
         return max(self._issued, self._hits)

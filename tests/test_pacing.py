@@ -1,9 +1,12 @@
-"""Pacer: unit tests on a fake clock against a simulated fixed-window limiter, plus one
-integration run through a thread pool against a rate-limited sandbox."""
+"""Pacer: unit tests on a fake clock against a simulated fixed-window limiter, a discrete-event
+simulation of concurrent workers (the importer's shape) against the sandbox's and Laravel's
+limiters, plus one integration run through a thread pool against a rate-limited sandbox."""
 
 from __future__ import annotations
 
+import heapq
 import math
+import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
@@ -12,8 +15,10 @@ from typing import Any
 import pytest
 
 from concord_etl.pacing import (
+    GRID_OFFSET,
     Pacer,
     RateHeaders,
+    Ticket,
     parse_rate_headers,
     suggest_concurrency,
 )
@@ -281,6 +286,7 @@ def test_parse_rate_headers() -> None:
         (0.3, None, 60.0, 6),
         (0.001, 90, None, 6),        # window not learned yet: at least the default
         (1.0, 90, None, 32),
+        (0.15, 60, None, 32),        # window unknown: it may be short, size for 1 s
     ],
 )
 def test_suggest_concurrency(
@@ -322,3 +328,206 @@ def test_thread_pool_against_rate_limited_sandbox(sandbox_factory: Any) -> None:
     counted = [r for r in log if r["path"] == "/api/sources"]
     assert sum(1 for r in counted if r["status"] == 429) == len(rejected)
     assert sum(1 for r in counted if r["status"] == 200) == 35
+
+
+# -- discrete-event simulation: the importer's worker pool against a server's limiter -----------
+class SimLimiter:
+    """The sandbox's limiter (window from the first counted request, Retry-After rounded up)
+    or Laravel's (the window ends on a whole wall-clock second, so its length varies)."""
+
+    def __init__(self, limit: int, window: float, laravel: bool = False) -> None:
+        self.limit, self.window, self.laravel = limit, window, laravel
+        self.ends, self.hits, self.windows = 0.0, 0, 0
+        self.refused: dict[int, int] = {}
+
+    def hit(self, now: float) -> tuple[int, dict[str, str]]:
+        wall = now + 0.37
+        if (wall if self.laravel else now) >= self.ends:
+            self.ends = math.floor(wall) + self.window if self.laravel else now + self.window
+            self.hits, self.windows = 0, self.windows + 1
+        head = {"X-RateLimit-Limit": str(self.limit)}
+        if self.hits >= self.limit:
+            self.refused[self.windows] = self.refused.get(self.windows, 0) + 1
+            retry = int(self.ends - math.floor(wall)) if self.laravel else math.ceil(self.ends - now)
+            return 429, {**head, "X-RateLimit-Remaining": "0", "Retry-After": str(retry)}
+        self.hits += 1
+        return 201, {**head, "X-RateLimit-Remaining": str(self.limit - self.hits)}
+
+
+class Simulation:
+    """Workers as in the importer: up to ``pacer.suggest_concurrency()`` requests in flight;
+    each request is counted ``latency`` (+ jitter) after it is sent, answered just after."""
+
+    def __init__(self, limiter: SimLimiter, latency: float, seed: int = 1) -> None:
+        self.now = 1000.0
+        self.rng = random.Random(seed)
+        self.limiter, self.latency = limiter, latency
+        self.pacer = Pacer(clock=lambda: self.now, wall_clock=lambda: self.now + 0.37,
+                           random=self.rng.random)
+        self.events: list[tuple[float, int, str, Any]] = []
+        self.seq = self.generation = self.counted = 0
+        self.waiting: dict[int, int] = {}
+
+    def run(self, phases: list[tuple[int, int | None]]) -> float:
+        start = self.now
+        for jobs, most in phases:
+            self._phase(jobs, most)
+        return self.now - start
+
+    def _push(self, at: float, kind: str, data: Any) -> None:
+        self.seq += 1
+        heapq.heappush(self.events, (at, self.seq, kind, data))
+
+    def _phase(self, jobs: int, most: int | None) -> None:
+        self.left, self.active, self.most = jobs, 0, most
+        self._fill()
+        while self.events:
+            at, _, kind, data = heapq.heappop(self.events)
+            self.now = max(self.now, at)
+            if kind == "poll" and self.waiting.get(data[0]) == data[1]:
+                del self.waiting[data[0]]
+                self._poll(data[0])
+            elif kind == "arrive":
+                status, headers = self.limiter.hit(self.now)
+                self._push(self.now + 0.0005, "answer", (data, status, headers))
+            elif kind == "answer":
+                self._answer(*data)
+
+    def _answer(self, job: tuple[int, Ticket], status: int, headers: dict[str, str]) -> None:
+        self.pacer.observe(job[1], status, headers)
+        if status == 429:
+            self._poll(job[0])
+        else:
+            self.counted, self.active = self.counted + 1, self.active - 1
+            self._fill()
+        for worker in list(self.waiting):          # observe() wakes every waiting worker
+            self.generation += 1
+            self.waiting[worker] = self.generation
+            self._push(self.now, "poll", (worker, self.generation))
+
+    def _fill(self) -> None:
+        while self.left and self.active < min(self.pacer.suggest_concurrency(),
+                                              self.most or 10**6):
+            self.left, self.active = self.left - 1, self.active + 1
+            self.seq += 1
+            self._poll(self.seq)
+
+    def _poll(self, worker: int) -> None:
+        verdict = self.pacer.try_acquire()
+        if isinstance(verdict, Ticket):
+            delay = self.latency + self.rng.random() * 0.003
+            self._push(self.now + delay, "arrive", (worker, verdict))
+            return
+        self.generation += 1
+        self.waiting[worker] = self.generation
+        if verdict is not None:
+            self._push(self.now + verdict, "poll", (worker, self.generation))
+
+
+def simulate_import(limit: int, window: float, latency: float, rows: int, *,
+                    laravel: bool = False, seed: int = 1) -> tuple[float, float, SimLimiter]:
+    """create-fields, 4 lookups side by side, then one POST per row; returns (span, ideal)."""
+    sim = Simulation(SimLimiter(limit, window, laravel), latency, seed)
+    span = sim.run([(1, 1), (4, 4), (rows, None)])
+    return span, (math.ceil(sim.counted / limit) - 1) * window, sim.limiter
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_simulated_benchmark_reaches_its_goal(seed: int) -> None:
+    span, ideal, limiter = simulate_import(60, 2.0, 0.15, 400, seed=seed)
+    assert ideal == 12.0
+    assert span <= 1.05 * ideal
+    assert max(limiter.refused.values()) <= 1
+
+
+@pytest.mark.parametrize("laravel", [False, True])
+def test_simulated_real_concord_setting(laravel: bool) -> None:
+    span, ideal, limiter = simulate_import(90, 60.0, 0.1, 300, laravel=laravel)
+    assert span <= 1.02 * ideal
+    assert max(limiter.refused.values()) <= 1
+
+
+def test_laravel_whole_second_windows_never_cause_a_storm() -> None:
+    span, ideal, limiter = simulate_import(90, 60.0, 0.1, 2000, laravel=True)
+    assert span <= 1.02 * ideal
+    assert max(limiter.refused.values()) <= 2
+    assert sum(limiter.refused.values()) <= limiter.windows
+
+
+@pytest.mark.parametrize("window", [1.7, 3.3, 20.0])
+def test_simulated_windows_that_are_not_whole_seconds(window: float) -> None:
+    span, ideal, limiter = simulate_import(30, window, 0.1, 400)
+    assert span <= 1.08 * ideal
+    assert max(limiter.refused.values()) <= 1
+
+
+# -- the mechanics, step by step ------------------------------------------------------------------
+def _spend(pacer: Pacer, limit: int) -> None:
+    for remaining in range(limit - 1, -1, -1):
+        pacer.observe(pacer.acquire(), 200, _headers(limit, remaining))
+
+
+def test_first_refusal_is_sent_just_past_a_whole_second() -> None:
+    clock = FakeClock()
+    pacer = make_pacer(clock)
+    opener = pacer.acquire()
+    pacer.observe(opener, 200, _headers(5, 4))
+    clock.now += 0.4
+    for remaining in range(3, -1, -1):
+        pacer.observe(pacer.acquire(), 200, _headers(5, remaining))
+    learner = pacer.acquire()
+    assert learner.probe
+    assert learner.sent_at - opener.sent_at == pytest.approx(1 + GRID_OFFSET)
+    pacer.observe(learner, 429, {**_headers(5, 0), "Retry-After": "1"})
+    assert pacer.w_low == pytest.approx(1 + GRID_OFFSET)
+    assert pacer.w_high == pytest.approx(2 + GRID_OFFSET)
+
+
+def test_a_probe_tests_the_whole_second_and_never_delays_the_release() -> None:
+    clock = FakeClock()
+    pacer = make_pacer(clock)
+    pacer.latency = 0.15                          # slow: bursts go without waiting for a head
+    opener = pacer.acquire()
+    pacer.observe(opener, 200, _headers(3, 2))
+    clock.now += 0.4
+    rest = [pacer.acquire() for _ in range(2)]
+    for ticket, remaining in zip(rest, (1, 0), strict=True):
+        pacer.observe(ticket, 200, _headers(3, remaining))
+    learner = pacer.acquire()
+    pacer.observe(learner, 429, {**_headers(3, 0), "Retry-After": "1"})
+    probe = pacer.acquire()                       # just past 2 s: does the window end by then?
+    assert probe.probe and 2.0 < probe.sent_at - opener.sent_at < 2.0 + GRID_OFFSET
+    burst = pacer.acquire()                       # its answer is not awaited past w_high
+    assert not burst.probe
+    assert burst.sent_at - opener.sent_at >= pacer.w_high
+    assert clock.now - opener.sent_at < 2.0 + GRID_OFFSET + 0.02
+
+
+def test_fast_server_releases_a_head_first_then_the_burst() -> None:
+    clock = FakeClock()
+    pacer = make_pacer(clock)
+    _spend(pacer, 4)
+    pacer.observe(pacer.acquire(), 429, {**_headers(4, 0), "Retry-After": "1.500"})
+    head = pacer.acquire()
+    assert head.probe and head.presumed
+    assert pacer.try_acquire() is None            # everybody waits for the head's answer
+    pacer.observe(head, 200, _headers(4, 3))
+    assert isinstance(pacer.try_acquire(), Ticket)
+
+
+def test_a_refused_release_goes_back_to_the_open_window_and_turns_cautious() -> None:
+    clock = FakeClock()
+    pacer = make_pacer(clock)
+    pacer.latency = 0.15
+    opener = pacer.acquire()
+    pacer.observe(opener, 200, _headers(2, 1))
+    pacer.observe(pacer.acquire(), 200, _headers(2, 0))
+    pacer.w_low, pacer.w_high, pacer.precise = 0.99, 1.0, True   # believed, but wrong
+    burst = [pacer.acquire(), None]
+    clock.now += 0.02
+    burst[1] = pacer.acquire()
+    assert all(t is not None and t.presumed for t in burst)
+    pacer.observe(burst[0], 429, {**_headers(2, 0), "Retry-After": "1"})
+    assert pacer.strikes == 1 and pacer.cautious
+    assert pacer.w_high >= burst[0].sent_at - opener.sent_at + 1.0
+    assert not isinstance(pacer.try_acquire(), Ticket)   # the old window is spent again
