@@ -25,7 +25,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+
+from concord_etl.rate_headers import RateHeaders, parse_rate_headers
+
+__all__ = ["Pacer", "RateHeaders", "Ticket", "parse_rate_headers", "suggest_concurrency"]
 
 DEFAULT_WINDOW = 60.0
 SHORT_WINDOW = 1.0          # assumed to size concurrency while the window is unknown
@@ -47,57 +50,6 @@ class Ticket:
     presumed: bool = False         # sent in a window presumed (not yet seen) to have opened
     probe: bool = False
     waited: float = 0.0
-
-
-@dataclass(frozen=True)
-class RateHeaders:
-    limit: int | None = None
-    remaining: int | None = None
-    retry_after: float | None = None
-    precise: bool = False                 # Retry-After had a fractional part (not rounded)
-
-
-def parse_rate_headers(headers: Mapping[str, str] | None, *, wall_now: float) -> RateHeaders:
-    """Read ``X-RateLimit-*`` and ``Retry-After`` (seconds or HTTP date) case-insensitively."""
-    if not headers:
-        return RateHeaders()
-    lower = {str(k).lower(): str(v).strip() for k, v in headers.items()}
-    retry_text = lower.get("retry-after")
-    retry_after = _seconds(retry_text, wall_now)
-    precise = retry_after is not None and "." in (retry_text or "") and not retry_after.is_integer()
-    if retry_after is None and "x-ratelimit-reset" in lower:
-        reset = _number(lower["x-ratelimit-reset"])
-        retry_after = None if reset is None else max(0.0, reset - wall_now)
-    limit = _number(lower.get("x-ratelimit-limit"))
-    remaining = _number(lower.get("x-ratelimit-remaining"))
-    return RateHeaders(
-        limit=None if limit is None else int(limit),
-        remaining=None if remaining is None else int(remaining),
-        retry_after=retry_after,
-        precise=precise,
-    )
-
-
-def _number(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _seconds(text: str | None, wall_now: float) -> float | None:
-    if not text:
-        return None
-    value = _number(text)
-    if value is not None:
-        return max(0.0, value)
-    try:
-        return max(0.0, parsedate_to_datetime(text).timestamp() - wall_now)
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 def suggest_concurrency(
