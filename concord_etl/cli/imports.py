@@ -116,7 +116,7 @@ def render_import_summary(summary: Any, *, as_json: bool) -> None:
     rows.append(("requests", data["requests"]))
     rows.append(("time", f"{data['elapsed_s']:.1f} s"))
     if data.get("waited_s", 0) >= 0.5:
-        rows.append(("rate-limit wait", f"{data['waited_s']:.1f} s"))
+        rows.append(("rate-limit wait", f"{data['waited_s']:.1f} s (summed over parallel requests)"))
     for item in data.get("created_related", []):
         rows.append(("created", item))
     for item in data.get("would_create_related", []):
