@@ -197,16 +197,12 @@ def _options(store: Store, cf: Row, value: Any, plan: Plan) -> None:
 
 def _taken(store: Store, resource: Resource, attr: str, value: Any, record: Row) -> bool:
     """Uniqueness against all records of the resource, trashed ones included."""
-    def same(a: Any, b: Any) -> bool:
-        if isinstance(a, str) and isinstance(b, str):
-            return a.strip().casefold() == b.strip().casefold()
-        return a == b and a is not None
-
-    for row in store.table(resource.name).values():
-        if row["id"] != record.get("id") and same(row.get(attr), value):
-            return True
+    if value is None:
+        return False
+    if any(row["id"] != record.get("id") for row in store.find(resource.name, attr, value)):
+        return True
     if resource.name == "contacts" and attr == "email":
-        return any(same(u.get("email"), value) for u in store.table("users").values())
+        return bool(store.find("users", "email", value))
     return False
 
 

@@ -87,12 +87,11 @@ def parse_phones(value: Any) -> list[dict[str, str]] | None:
 
 
 def phone_owner(store: Store, resource: str, number: str, exclude: int | None) -> int | None:
-    for row in store.table(resource).values():
+    for row in store.find(resource, "phones.number", number):
         if row["id"] == exclude:
             continue
-        for phone in row.get("phones") or ():
-            if phone["number"] == number:
-                return int(row["id"])
+        if any(phone["number"] == number for phone in row.get("phones") or ()):
+            return int(row["id"])
     return None
 
 

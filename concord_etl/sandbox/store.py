@@ -52,11 +52,13 @@ class Store:
         self._log_lock = threading.Lock()
         self._log_buffer: list[tuple[Any, ...]] = []
         self.cache: dict[Any, Any] = {}       # derived data, cleared when fields/options change
+        self._index: dict[tuple[str, str], dict[Any, set[int]]] = {}
         self.load()
 
     # ----------------------------------------------------------------- loading
     def load(self) -> None:
         self.cache = {}
+        self._index = {}
         self.tables = {}
         self.links = {}
         for coll, rid, data in self.db.execute("SELECT coll, id, data FROM rows ORDER BY coll, id"):
@@ -81,6 +83,27 @@ class Store:
     def get(self, coll: str, rid: int) -> Row | None:
         return self.tables.get(coll, {}).get(rid)
 
+    def find(self, coll: str, attr: str, value: Any) -> list[Row]:
+        """Rows whose ``attr`` equals ``value`` (strings case- and space-insensitively).
+
+        ``attr`` may be ``phones.number``. Backed by an index built on first use and kept up
+        to date by ``put``; entries left by changed or removed rows are filtered out here.
+        """
+        index = self._index.get((coll, attr))
+        if index is None:
+            index = {}
+            for rid, row in self.table(coll).items():
+                for key in _index_keys(row, attr):
+                    index.setdefault(key, set()).add(rid)
+            self._index[(coll, attr)] = index
+        wanted = _index_key(value)
+        found = []
+        for rid in sorted(index.get(wanted, ())):
+            row = self.get(coll, rid)
+            if row is not None and wanted in _index_keys(row, attr):
+                found.append(row)
+        return found
+
     def linked(self, ref: Ref, resource: str) -> list[int]:
         return sorted(rid for res, rid in self.links.get(ref, ()) if res == resource)
 
@@ -99,6 +122,10 @@ class Store:
             self.cache.clear()
         self.table(coll)[rid] = row
         self._dirty_rows[(coll, rid)] = row
+        for (indexed, attr), index in self._index.items():
+            if indexed == coll:
+                for key in _index_keys(row, attr):
+                    index.setdefault(key, set()).add(rid)
         return row
 
     def remove(self, coll: str, rid: int) -> None:
@@ -250,3 +277,20 @@ class Store:
 
 def _pair(a: Ref, b: Ref) -> tuple[Ref, Ref]:
     return (a, b) if a <= b else (b, a)
+
+
+def _index_key(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip().casefold()
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+def _index_keys(row: Row, attr: str) -> list[Any]:
+    if attr == "phones.number":
+        return [_index_key(p.get("number")) for p in row.get("phones") or ()]
+    value = row.get(attr)
+    return [] if value is None else [_index_key(value)]
