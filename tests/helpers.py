@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,11 +30,17 @@ def run_cli(args: list[str], *, url: str, token: str, cwd: Path | None = None,
     )
 
 
+def _default_sigint() -> None:
+    # A parent started in the background may ignore SIGINT, and children inherit that;
+    # the CLI under test must see Ctrl-C like a user's terminal would send it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def popen_cli(args: list[str], *, url: str, token: str, cwd: Path | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "concord_etl", *args],
         env=cli_env(url, token), cwd=cwd or REPO, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
     )
 
 
