@@ -38,6 +38,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from memory import peak_rss_mb, reset_peak, rss_mb  # noqa: E402  (benchmarks/ is on sys.path)
+
 from concord_etl.writers import ColumnDef, WorkbookWriter  # noqa: E402
 
 SEED = 20240611
@@ -120,43 +122,15 @@ def write_ours(rows: list[list[Any]], path: Path) -> None:
         book.add_sheet("Contacts", COLUMNS, rows)
 
 
-def _rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _timed(func: Callable[[list[list[Any]], Path], None], rows: list[list[Any]],
            path: Path) -> tuple[float, float]:
     """(seconds, peak RSS MB above the RSS before the call)."""
-    before = _rss_mb()
-    _reset_peak()
+    before = rss_mb()
+    reset_peak()
     start = time.perf_counter()
     func(rows, path)
     seconds = time.perf_counter() - start
-    return seconds, max(_peak_mb() - before, 0.0)
+    return seconds, max(peak_rss_mb() - before, 0.0)
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:

@@ -36,6 +36,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from memory import peak_rss_mb, rss_mb  # noqa: E402  (benchmarks/ is on sys.path)
+
 from concord_etl.client import ConcordClient  # noqa: E402
 from concord_etl.exporter import export_resource  # noqa: E402
 from concord_etl.sandbox import Sandbox  # noqa: E402
@@ -99,21 +101,11 @@ def our_export(url: str, path: Path) -> int:
         return export_resource(client, "contacts", path).records
 
 
-def _status_mb(key: str) -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(key):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _timed(func: Callable[[str, Path], int], url: str, path: Path
            ) -> tuple[float, float, int, int]:
     """(seconds, peak RSS MB above the start, records, API requests)."""
     before_requests = _api_requests(url)
-    before = _status_mb("VmRSS:")
+    before = rss_mb()
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
@@ -121,7 +113,7 @@ def _timed(func: Callable[[str, Path], int], url: str, path: Path
     start = time.perf_counter()
     records = func(url, path)
     seconds = time.perf_counter() - start
-    peak = max(_status_mb("VmHWM:") - before, 0.0)
+    peak = max(peak_rss_mb() - before, 0.0)
     return seconds, peak, records, _api_requests(url) - before_requests
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from memory import peak_rss_mb  # noqa: E402  (benchmarks/ is on sys.path)
 
 DATA_DIR = REPO / "bench-data"
 SEED = 20240611
@@ -258,21 +259,9 @@ def _child(path: Path) -> None:
     started = time.perf_counter()
     rows, rejected, cells = validate_file(path)
     seconds = time.perf_counter() - started
-    rss = _peak_rss_mb()
+    rss = peak_rss_mb()
     print(json.dumps({"rows": rows, "rejected": rejected, "cells": cells,
                       "seconds": seconds, "rss_mb": rss}))
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak RSS. ``VmHWM`` restarts at exec; ``ru_maxrss`` would include the
-    parent's peak at fork time on Linux, so it is only the fallback."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _fresh_process(path: Path) -> dict[str, Any]:

@@ -31,6 +31,8 @@ for entry in (str(REPO), str(HERE)):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
+from memory import reset_peak  # noqa: E402  (benchmarks/ is on sys.path)
+
 # Run order matters for memory: bench_excel_read reports the process's peak RSS, so it runs
 # before the benchmarks that hold large frames in this process.
 BENCHMARKS = (
@@ -60,14 +62,6 @@ class BenchOutcome:
                 "note": self.note, "metrics": self.rows}
 
 
-def _reset_peak_rss() -> None:
-    """Reset the process's RSS high-water mark (Linux); harmless elsewhere."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
-
-
 def _load(name: str) -> Any:
     """The benchmark module, or None when it does not exist (yet)."""
     try:
@@ -88,7 +82,7 @@ def run_one(name: str, quick: bool) -> BenchOutcome:
             outcome.status, outcome.note = "missing", f"benchmarks/{name}.py not found; skipped"
             return outcome
         gc.collect()
-        _reset_peak_rss()
+        reset_peak()
         rows = module.run(quick)
         outcome.rows = [normalise_row(row, name) for row in rows]
     except Exception as exc:
