@@ -14,16 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from concord_etl.errors import MappingError, RecordRejected
+from concord_etl.mapping.columns import LOOKUP_CREATABLE
 from concord_etl.mapping.model import Lookup
 
 # Lookup tables small enough to prefetch whole.
 SMALL_TABLES = ("users", "sources", "industries", "countries", "pipelines", "pipeline-stages")
-# Resources a missing key may create, and the body that creates them from the key.
-CREATABLE = {
-    "companies": "name",
-    "sources": "name",
-    "industries": "name",
-}
+# Resources a missing key may create (the mapping loader's list), each from its name.
+CREATABLE = dict.fromkeys(LOOKUP_CREATABLE, "name")
 # Fields a user may name in `lookup.by` per resource (besides `id`).
 LOOKUP_FIELDS = {
     "users": ("email", "name"),

@@ -29,7 +29,6 @@ from concord_etl.schema import build_plan
 from concord_etl.sender import Sender
 from concord_etl.validate import validate_frame
 
-FINAL_ACTIONS = ("created", "updated", "unchanged", "skipped", "rejected", "unverified")
 COUNTED = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
 
 

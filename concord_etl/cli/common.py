@@ -40,8 +40,6 @@ def make_client(
     token: str | None,
     token_file: Path | None,
     allow_insecure_http: bool,
-    *,
-    concurrency_hint: int | None = None,
 ) -> Any:
     from concord_etl.client import ConcordClient
     from concord_etl.settings import load_settings
