@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from concord_etl.errors import ConfigError, RecordRejected
+from concord_etl.wire import as_datetime
 
 PER_PAGE = 100
 RELATIONS = ("companies", "contacts", "deals")
@@ -54,13 +55,7 @@ def parse_since(value: str | datetime | None, *, now: datetime | None = None) ->
 
 def timestamp(value: Any) -> datetime | None:
     """A record's ``updated_at``/``created_at`` as an aware UTC datetime (None if absent/bad)."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_datetime(value)
 
 
 def list_params(

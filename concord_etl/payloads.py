@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from concord_etl.fields import FieldSpec, ResourceFields
+from concord_etl.wire import as_datetime
 
 Body = dict[str, Any]
 
@@ -176,16 +177,8 @@ def _date_part(value: Any) -> str | None:
 
 
 def _instant(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    text = str(value).replace("Z", "+00:00").replace(" ", "T")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0)
+    moment = as_datetime(value)
+    return None if moment is None else moment.replace(microsecond=0)
 
 
 def _bool(value: Any) -> bool | None:
