@@ -109,7 +109,7 @@ def _calamine_raw(path: Path) -> int:
 
 
 def _open_table(path: Path) -> int:
-    from concord_etl.readers import open_table
+    from concord_etl.read import open_table
 
     table = open_table(path)
     return sum(len(frame) for frame in table.frames())

@@ -40,7 +40,8 @@ if str(REPO) not in sys.path:
 
 from memory import peak_rss_mb, reset_peak, rss_mb  # noqa: E402  (benchmarks/ is on sys.path)
 
-from concord_etl.writers import ColumnDef, WorkbookWriter  # noqa: E402
+from concord_etl.output.columns import ColumnDef  # noqa: E402
+from concord_etl.output.xlsx_writer import WorkbookWriter  # noqa: E402
 
 SEED = 20240611
 GOAL_RATIO = 1.3

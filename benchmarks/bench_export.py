@@ -38,8 +38,8 @@ if str(REPO) not in sys.path:
 
 from memory import peak_rss_mb, rss_mb  # noqa: E402  (benchmarks/ is on sys.path)
 
-from concord_etl.client import ConcordClient  # noqa: E402
-from concord_etl.exporter import export_resource  # noqa: E402
+from concord_etl.crm.client import ConcordClient  # noqa: E402
+from concord_etl.export.exporter import export_resource  # noqa: E402
 from concord_etl.sandbox import Sandbox  # noqa: E402
 
 TOKEN = "bench-token"

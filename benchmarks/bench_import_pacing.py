@@ -25,10 +25,10 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from concord_etl.client import ConcordClient  # noqa: E402
+from concord_etl.crm.client import ConcordClient  # noqa: E402
+from concord_etl.load.run import ImportOptions, run_import  # noqa: E402
 from concord_etl.mapping import mapping_from_dict  # noqa: E402
 from concord_etl.sandbox import Sandbox  # noqa: E402
-from concord_etl.uploader import ImportOptions, run_import  # noqa: E402
 
 LIMIT, WINDOW, LATENCY_MS = 60, 2.0, 150
 TOKEN = "bench-token"

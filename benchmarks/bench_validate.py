@@ -7,7 +7,7 @@ most 2× the time of ``pd.read_csv(FILE, dtype=str)`` measured in the same run, 
 
 Data: a seeded 1M-row, 17-column leads CSV like the sample leads, in a clean and a 5 %-dirty
 variant, cached under ``bench-data/``. The pipeline is the real one: ``open_table`` →
-``build_plan`` (offline fields from the ``type:``/``options:`` declared in the mapping below) →
+``build_validator`` (offline fields from the ``type:``/``options:`` declared in the mapping below) →
 ``validate_frame`` on every chunk of ``CHUNK_ROWS`` rows (the readers' default of 50k is timed
 once too, for information). Times are medians of 3 runs in this process (1 with
 ``--quick``, which uses 100k rows); peak RSS is measured for each variant in a fresh subprocess.
@@ -217,22 +217,22 @@ def validate_file(
     """The real pipeline: (rows, rejected rows, error cells).
 
     By default exactly what ``concord-etl validate FILE --mapping M`` runs
-    (``concord_etl.validation.validate_file``); with ``chunk_rows``/``max_chunks`` the same
+    (``concord_etl.validate.chunk.file.validate_file``); with ``chunk_rows``/``max_chunks`` the same
     steps by hand, to compare chunk sizes or warm up.
     """
     from concord_etl.mapping.loader import mapping_from_dict
-    from concord_etl.readers import open_table
-    from concord_etl.schema import build_plan, fields_from_mapping
-    from concord_etl.validate import validate_frame
+    from concord_etl.read import open_table
+    from concord_etl.validate.chunk import validate_frame
+    from concord_etl.validate.schema import build_validator, fields_from_mapping
 
     mapping = mapping_from_dict(MAPPING)
     if chunk_rows is None and max_chunks is None:
-        from concord_etl.validation import validate_file as validate_product
+        from concord_etl.validate.file import validate_file as validate_product
 
         summary = validate_product(path, mapping)
         return summary.rows, summary.rejected, summary.error_cells
     chunk_rows = chunk_rows or CHUNK_ROWS
-    plan = build_plan(mapping, fields_from_mapping(mapping))
+    plan = build_validator(mapping, fields_from_mapping(mapping))
     rows = rejected = cells = 0
     for number, frame in enumerate(open_table(path, chunk_rows=chunk_rows).frames()):
         if max_chunks is not None and number >= max_chunks:

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from concord_etl.client import ConcordClient
+from concord_etl.crm.client import ConcordClient
 from concord_etl.errors import ConfigError
+from concord_etl.export.report import load_report, run_report
+from concord_etl.load.run import ImportOptions, run_import
 from concord_etl.mapping import load_mapping
-from concord_etl.report import load_report, run_report
-from concord_etl.uploader import ImportOptions, run_import
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEMO_TOKEN = "demo-token"

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from concord_etl import __version__
-from concord_etl.client import (
+from concord_etl.crm.client import (
     ConcordClient,
     RetryPolicy,
     classify_status,
@@ -357,7 +357,7 @@ def test_tolerant_value_readers() -> None:
     from datetime import UTC, datetime
     from decimal import Decimal
 
-    from concord_etl.client import as_datetime, as_decimal
+    from concord_etl.crm.client import as_datetime, as_decimal
 
     assert as_decimal(1200) == Decimal("1200") and as_decimal("1200.000") == Decimal("1200.000")
     assert as_decimal(12.5) == Decimal("12.5")

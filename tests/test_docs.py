@@ -208,7 +208,7 @@ def test_the_mapping_reference_mentions_every_allowed_value(kind: str) -> None:
 
 
 def test_the_report_format_mentions_every_key_and_chart() -> None:
-    from concord_etl import report
+    from concord_etl.export import report
 
     text = section(readme(), "Exports and reports")
     names = {"version", "output", "sheets", "summary", *report.SHEET_KEYS, *report.SUMMARY_KEYS,
@@ -218,7 +218,7 @@ def test_the_report_format_mentions_every_key_and_chart() -> None:
 
 
 def test_the_results_file_section_names_every_column_and_action() -> None:
-    from concord_etl.results import ACTIONS, META_COLUMNS
+    from concord_etl.output.results import ACTIONS, META_COLUMNS
 
     text = section(readme(), "The results file")
     missing = [name for name in (*META_COLUMNS, *ACTIONS) if not mentions(text, f"`{name}`")]
@@ -226,8 +226,8 @@ def test_the_results_file_section_names_every_column_and_action() -> None:
 
 
 def test_the_json_section_lists_every_summary_key() -> None:
-    from concord_etl.uploader import ImportSummary
-    from concord_etl.validation import ValidationSummary
+    from concord_etl.load.run import ImportSummary
+    from concord_etl.validate.file import ValidationSummary
 
     text = section(readme(), "`--json` summaries")
     dry = ImportSummary(dry_run=True, created_related=[("companies", "Acme", 1)])
@@ -238,7 +238,7 @@ def test_the_json_section_lists_every_summary_key() -> None:
 
 
 def test_the_json_example_has_exactly_the_import_summary_keys() -> None:
-    from concord_etl.uploader import ImportSummary
+    from concord_etl.load.run import ImportSummary
 
     text = section(readme(), "`--json` summaries")
     examples = [json.loads(body) for lang, body in code_blocks(text) if lang == "json"]
@@ -247,8 +247,8 @@ def test_the_json_example_has_exactly_the_import_summary_keys() -> None:
 
 
 def test_export_and_report_json_keys_are_documented() -> None:
-    from concord_etl.exporter import ExportSummary
-    from concord_etl.report import ReportSummary
+    from concord_etl.export.exporter import ExportSummary
+    from concord_etl.export.report import ReportSummary
 
     text = section(readme(), "`--json` summaries")
     keys = set(ExportSummary().as_dict()) | set(ReportSummary().as_dict())
@@ -284,7 +284,7 @@ def test_every_example_mapping_loads(path: Path) -> None:
 
 @pytest.mark.parametrize("path", REPORTS, ids=lambda p: p.name)
 def test_every_example_report_loads(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from concord_etl.report import load_report
+    from concord_etl.export.report import load_report
 
     monkeypatch.chdir(REPO)  # report paths are relative to the working directory
     report = load_report(path)
@@ -356,7 +356,7 @@ def test_every_readme_mapping_example_is_valid(body: str, tmp_path: Path) -> Non
 def test_every_readme_report_example_is_valid(
     body: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from concord_etl.report import load_report
+    from concord_etl.export.report import load_report
 
     monkeypatch.chdir(REPO)
     path = tmp_path / "report.yaml"

@@ -14,11 +14,11 @@ from typing import Any
 import openpyxl
 import pytest
 
-from concord_etl.client import ConcordClient
+from concord_etl.crm.client import ConcordClient
+from concord_etl.crm.pages import parse_since
 from concord_etl.errors import ConfigError
-from concord_etl.exporter import ExportOptions, export_resource, output_format, public_url
+from concord_etl.export.exporter import ExportOptions, export_resource, output_format, public_url
 from concord_etl.mapping import load_mapping
-from concord_etl.pages import parse_since
 from tests.conftest import MAPPINGS, TOKEN
 from tests.helpers import last_json, request_log, run_cli, writes
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from concord_etl.errors import JournalError
-from concord_etl.journal import Journal, Op, file_hash, payload_hash
+from concord_etl.load.journal import Journal, Op, file_hash, payload_hash
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -153,7 +153,7 @@ def test_payload_hash_is_order_independent() -> None:
 
 CRASHER = textwrap.dedent("""
     import sys, time
-    from concord_etl.journal import Journal, Op
+    from concord_etl.load.journal import Journal, Op
     journal = Journal.open(sys.argv[1], input_hash="in-1", mapping_hash="map-1",
                            input_name="leads.csv")
     journal.begin([Op(f"row:{n}", match={"email": f"u{n}@x.io"}, row=n) for n in range(2, 12)])

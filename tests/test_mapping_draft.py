@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from concord_etl.crm.fields import ResourceFields, parse_create_fields
 from concord_etl.errors import MappingError
-from concord_etl.fields import ResourceFields, parse_create_fields
 from concord_etl.mapping import Lookup, Mapping, draft_mapping, load_mapping
 
 LEADS_HEADERS = [

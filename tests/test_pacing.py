@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from concord_etl.pacing import (
+from concord_etl.crm.pacing import (
     GRID_OFFSET,
     Pacer,
     RateHeaders,

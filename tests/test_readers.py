@@ -14,10 +14,10 @@ import pytest
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from concord_etl.errors import ConfigError, InputError
-from concord_etl.readers import open_table, require_columns
-from concord_etl.readers._dialect import sniff_delimiter
-from concord_etl.readers._encoding import mojibake_warning
-from concord_etl.readers._table import column_letter
+from concord_etl.read import open_table, require_columns
+from concord_etl.read.dialect import sniff_delimiter
+from concord_etl.read.encoding import mojibake_warning
+from concord_etl.read.table import column_letter
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_data"
@@ -386,7 +386,7 @@ def test_column_letters() -> None:
 
 @pytest.mark.parametrize("excel", [False, True])
 def test_a_results_file_reads_back_without_its_result_columns(tmp_path: Path, excel: bool) -> None:
-    from concord_etl.results import ResultsWriter
+    from concord_etl.output.results import ResultsWriter
 
     path = tmp_path / ("leads.results.xlsx" if excel else "leads.results.csv")
     writer = ResultsWriter(path, ["Name", "E-mail"], excel=excel)

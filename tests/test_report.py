@@ -14,12 +14,12 @@ from typing import Any
 import openpyxl
 import pytest
 
-from concord_etl.client import ConcordClient
+from concord_etl.crm.client import ConcordClient
+from concord_etl.crm.fields import FieldSpec
 from concord_etl.errors import MappingError
-from concord_etl.fields import FieldSpec
-from concord_etl.report import load_report, run_report
-from concord_etl.report_state import ReportState, lock_path
-from concord_etl.totals import Totals
+from concord_etl.export.report import load_report, run_report
+from concord_etl.export.report_state import ReportState, lock_path
+from concord_etl.export.totals import Totals
 from tests.conftest import MAPPINGS, REPO, TOKEN
 from tests.helpers import last_json, run_cli, state
 
@@ -122,7 +122,7 @@ def test_failed_run_keeps_the_watermark(sandbox: Any, tmp_path: Path) -> None:
     run_report(client, definition, output=tmp_path / "r1.xlsx")
     before = (tmp_path / "weekly.state.json").read_text()
     sandbox.stop()
-    from concord_etl.client import RetryPolicy
+    from concord_etl.crm.client import RetryPolicy
     from concord_etl.errors import Unreachable
 
     dead = ConcordClient(sandbox.url, TOKEN, retry=RetryPolicy(max_retries=1, backoff=0.01))
@@ -138,7 +138,7 @@ def test_lock_refuses_an_overlapping_run(sandbox: Any, tmp_path: Path) -> None:
         [sys.executable, "-c",
          "import sys, time\n"
          "from pathlib import Path\n"
-         "from concord_etl.report_state import RunLock\n"
+         "from concord_etl.export.report_state import RunLock\n"
          "with RunLock(Path(sys.argv[1])):\n"
          "    print('locked', flush=True)\n"
          "    time.sleep(120)\n", str(report)],

@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from concord_etl.results import META_COLUMNS, ResultsWriter, results_path
+from concord_etl.output.results import META_COLUMNS, ResultsWriter, results_path
 
 INPUT_COLUMNS = ["First Name", "E-mail", "Phone", "Signed Up"]
 

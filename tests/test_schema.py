@@ -6,10 +6,15 @@ from typing import Any
 
 import pytest
 
+from concord_etl.crm.fields import parse_create_fields
 from concord_etl.errors import MappingError
-from concord_etl.fields import parse_create_fields
 from concord_etl.mapping.loader import mapping_from_dict
-from concord_etl.schema import DUPLICATE_COLUMN, build_checks, build_plan, fields_from_mapping
+from concord_etl.validate.schema import (
+    DUPLICATE_COLUMN,
+    build_checks,
+    build_validator,
+    fields_from_mapping,
+)
 
 
 def mapping(columns: dict[str, Any], **extra: Any) -> Any:
@@ -63,13 +68,13 @@ def test_offline_deal_fields() -> None:
 def test_column_required_flag_overrides_the_default() -> None:
     m = mapping({"First Name": {"field": "first_name", "required": False},
                  "City": {"field": "city", "required": True}})
-    plan = build_plan(m)
+    plan = build_validator(m)
     assert plan.column("First Name").required is False
     assert plan.column("City").required is True
 
 
 def test_a_default_satisfies_required() -> None:
-    plan = build_plan(mapping({"First Name": "first_name"}, defaults={"first_name": "Unknown"}))
+    plan = build_validator(mapping({"First Name": "first_name"}, defaults={"first_name": "Unknown"}))
     assert plan.column("First Name").required is False
     assert plan.defaults == {"first_name": "Unknown"}
 
@@ -78,7 +83,7 @@ def test_declared_type_contradicting_the_crm_is_a_mapping_error() -> None:
     m = mapping({"Tier": {"field": "cf_customer_tier", "type": "MultiSelect"}})
     fields = parse_create_fields("contacts", CRM_FIELDS)
     with pytest.raises(MappingError) as caught:
-        build_plan(m, fields)
+        build_validator(m, fields)
     message = str(caught.value)
     assert 'columns."Tier".type' in message
     assert "MultiSelect" in message and "Select" in message
@@ -87,12 +92,12 @@ def test_declared_type_contradicting_the_crm_is_a_mapping_error() -> None:
 def test_field_unknown_to_the_crm_is_a_mapping_error_with_a_suggestion() -> None:
     m = mapping({"Mail": "emial"})
     with pytest.raises(MappingError, match="did you mean 'email'"):
-        build_plan(m, parse_create_fields("contacts", CRM_FIELDS))
+        build_validator(m, parse_create_fields("contacts", CRM_FIELDS))
 
 
 def test_online_option_rule_maps_labels_to_ids() -> None:
     m = mapping({"Tier": "cf_customer_tier"})
-    plan = build_plan(m, parse_create_fields("contacts", CRM_FIELDS))
+    plan = build_validator(m, parse_create_fields("contacts", CRM_FIELDS))
     rule = plan.column("Tier").rule
     assert rule.table == {"bronze": 11, "gold": 12}
 
@@ -103,7 +108,7 @@ def test_defaults_are_normalised_like_cells() -> None:
          "News": {"field": "cf_newsletter", "type": "Boolean"}},
         defaults={"cf_customer_tier": "gold", "cf_newsletter": "yes", "tags": ["imported", "web"]},
     )
-    plan = build_plan(m)
+    plan = build_validator(m)
     assert plan.defaults == {
         "cf_customer_tier": "Gold", "cf_newsletter": True, "tags": ["imported", "web"],
     }
@@ -115,15 +120,15 @@ def test_an_invalid_default_is_a_mapping_error() -> None:
         defaults={"cf_customer_tier": "Diamond"},
     )
     with pytest.raises(MappingError) as caught:
-        build_plan(m)
+        build_validator(m)
     assert str(caught.value) == 'defaults.cf_customer_tier: "Diamond" is not one of Gold, Silver'
 
 
 def test_match_key_adds_the_duplicate_check() -> None:
-    plan = build_plan(mapping({"E-mail": "email"}, match={"on": ["email"]}))
+    plan = build_validator(mapping({"E-mail": "email"}, match={"on": ["email"]}))
     assert plan.key_columns == ("E-mail",)
     assert DUPLICATE_COLUMN in plan.schema.columns
-    no_key = build_plan(mapping({"E-mail": "email"}, match={"on": ["id"]}))
+    no_key = build_validator(mapping({"E-mail": "email"}, match={"on": ["id"]}))
     assert no_key.key_columns == ()
 
 

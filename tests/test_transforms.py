@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from concord_etl.mapping.model import TRANSFORMS as MODEL_TRANSFORMS
-from concord_etl.transforms import (
+from concord_etl.validate.transforms import (
     TRANSFORMS,
     apply_transforms,
     as_text,

@@ -1,4 +1,4 @@
-"""validate_frame / validate_table: one exact reason per failing cell, normalised values."""
+"""validate_frame / validate_file: one exact reason per failing cell, normalised values."""
 
 from __future__ import annotations
 
@@ -10,21 +10,22 @@ import pandas as pd
 import pytest
 import requests
 
+from concord_etl.crm.fields import parse_create_fields
 from concord_etl.errors import InputError
-from concord_etl.fields import parse_create_fields
 from concord_etl.mapping.loader import mapping_from_dict
-from concord_etl.readers import open_table
-from concord_etl.schema import ValidationPlan, build_plan
-from concord_etl.validate import ERROR_COLUMNS, ValidatedChunk, validate_frame, validate_table
+from concord_etl.validate.chunk import ERROR_COLUMNS, ValidatedChunk, validate_frame
+from concord_etl.validate.file import validate_file
+from concord_etl.validate.schema import Validator, build_validator
+from tests.helpers import read_results
 
 TIERS = ["Bronze", "Silver", "Gold", "Platinum"]
 INTERESTS = ["Analytics", "Automation", "Integrations", "Reporting", "Support"]
 
 
-def plan_for(columns: dict[str, Any], **extra: Any) -> ValidationPlan:
+def plan_for(columns: dict[str, Any], **extra: Any) -> Validator:
     resource = extra.pop("resource", "contacts")
     data = {"version": 1, "resource": resource, "columns": columns, **extra}
-    return build_plan(mapping_from_dict(data))
+    return build_validator(mapping_from_dict(data))
 
 
 def csv_frame(rows: list[dict[str, Any]], first_row: int = 2) -> pd.DataFrame:
@@ -351,7 +352,7 @@ def test_option_ids_online_and_labels_offline(sandbox: Any) -> None:
     support = fields.get("cf_interests").option_by_label("Support")
     frame = csv_frame([{"Tier": "gold", "Interests": "support"}, {"Tier": "Diamond"}])
 
-    online = validate_frame(frame, build_plan(mapping, fields))
+    online = validate_frame(frame, build_validator(mapping, fields))
     assert online.values["cf_customer_tier"].iloc[0] == gold.id
     assert online.values["cf_interests"].iloc[0] == [support.id]
     assert reasons(online) == ['Tier: "Diamond" is not one of Bronze, Silver, Gold, Platinum']
@@ -361,7 +362,7 @@ def test_option_ids_online_and_labels_offline(sandbox: Any) -> None:
         "Interests": {"field": "cf_interests", "type": "MultiSelect", "split": ";",
                       "options": INTERESTS},
     }}
-    offline = validate_frame(frame, build_plan(mapping_from_dict(declared)))
+    offline = validate_frame(frame, build_validator(mapping_from_dict(declared)))
     assert offline.values["cf_customer_tier"].iloc[0] == "Gold"
     assert offline.values["cf_interests"].iloc[0] == ["Support"]
 
@@ -369,21 +370,22 @@ def test_option_ids_online_and_labels_offline(sandbox: Any) -> None:
 # -- whole tables ---------------------------------------------------------------------------
 
 
-def test_validate_table_streams_chunks_and_keeps_errors(tmp_path: Path) -> None:
+def test_validate_file_streams_chunks_and_keeps_errors(tmp_path: Path) -> None:
     path = tmp_path / "leads.csv"
     lines = ["First Name,E-mail"] + [f"P{i},p{i}@x.com" for i in range(10)]
     lines[8] = "P7,p1@x.com"
     lines.append(",bad@@x")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    plan = plan_for({"First Name": "first_name", "E-mail": "email"}, match={"on": ["email"]})
-    seen: list[int] = []
-    summary = validate_table(open_table(path, chunk_rows=4), plan,
-                             on_chunk=lambda frame, chunk: seen.append(len(frame)))
-    assert sum(seen) == 11 and len(seen) >= 3
-    assert (summary.rows, summary.rejected, summary.valid) == (11, 2, 9)
-    assert summary.sample() == [
+    mapping = mapping_from_dict({
+        "version": 1, "resource": "contacts", "match": {"on": ["email"]},
+        "columns": {"First Name": "first_name", "E-mail": "email"},
+    })
+    results = tmp_path / "rejects.csv"
+    summary = validate_file(path, mapping, results_path=results, chunk_rows=4)
+    assert (summary.rows, summary.rejected) == (11, 2)
+    assert summary.sample_errors == [
         'row 9: E-mail: "p1@x.com" is a duplicate of row 3',
         "row 12: First Name: a value is required",
         'row 12: E-mail: "bad@@x" is not a valid e-mail address',
     ]
-    assert summary.by_column == {"E-mail": 2, "First Name": 1}
+    assert [r["_row"] for r in read_results(results)] == ["9", "12"]

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from concord_etl.fields import FieldOption, FieldSpec
-from concord_etl.values import (
+from concord_etl.crm.fields import FieldOption, FieldSpec
+from concord_etl.export.cell_values import (
     belongs_to_value,
     cell_kind,
     cell_value,
@@ -206,7 +206,7 @@ def _sandbox_ready() -> bool:
 def test_values_of_a_record_served_by_the_sandbox(sandbox: Any) -> None:
     import requests
 
-    from concord_etl.fields import parse_create_fields
+    from concord_etl.crm.fields import parse_create_fields
 
     session = requests.Session()
     session.trust_env = False

@@ -15,16 +15,15 @@ import openpyxl
 import pytest
 
 from concord_etl.errors import ConfigError
-from concord_etl.workbook import EXCEL_MAX_ROWS, sanitise_sheet_name, text_width
-from concord_etl.writers import (
-    ColumnDef,
-    CsvWriter,
+from concord_etl.formula_guard import neutralise, unneutralise
+from concord_etl.output.atomic import atomic_output
+from concord_etl.output.columns import ColumnDef
+from concord_etl.output.csv_writer import CsvWriter, csv_text, write_csv
+from concord_etl.output.xlsx_writer import (
+    EXCEL_MAX_ROWS,
     WorkbookWriter,
-    atomic_output,
-    csv_text,
-    neutralise,
-    unneutralise,
-    write_csv,
+    sanitise_sheet_name,
+    text_width,
 )
 
 COLUMNS = [

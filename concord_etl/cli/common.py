@@ -41,7 +41,7 @@ def make_client(
     token_file: Path | None,
     allow_insecure_http: bool,
 ) -> Any:
-    from concord_etl.client import ConcordClient
+    from concord_etl.crm.client import ConcordClient
     from concord_etl.settings import load_settings
 
     settings = load_settings(

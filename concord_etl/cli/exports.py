@@ -67,7 +67,12 @@ def export_command(
     Values come out as people read them (labels, names, dates, numbers). With --mapping the
     columns are the mapping's, and the file imports back through it as updates.
     """
-    from concord_etl.exporter import ExportOptions, export_resource, output_format, parse_since
+    from concord_etl.export.exporter import (
+        ExportOptions,
+        export_resource,
+        output_format,
+        parse_since,
+    )
 
     mapping = load_mapping_file(mapping_path) if mapping_path else None
     output_format(output, fmt)       # usage errors before any request
@@ -110,7 +115,7 @@ def report_command(
     Exit codes: 0 written; 2 bad report file, mapping or settings (nothing sent);
     3 another run of the same report holds its lock, or the CRM is unreachable/refused.
     """
-    from concord_etl.report import load_report, run_report
+    from concord_etl.export.report import load_report, run_report
 
     definition = load_report(report_file)
     if output is not None and output.suffix.lower() != ".xlsx":

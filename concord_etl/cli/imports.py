@@ -77,7 +77,7 @@ def import_command(
     url: str | None, token: str | None, token_file: Path | None, allow_insecure_http: bool,
 ) -> None:
     """Validate FILE, resolve lookups and upload it; resumable after any interruption."""
-    from concord_etl.uploader import ImportOptions, default_journal_path, run_import
+    from concord_etl.load.run import ImportOptions, default_journal_path, run_import
 
     if plan_path and not dry_run:
         raise click.UsageError("--plan goes with --dry-run")
@@ -151,7 +151,7 @@ def validate_command(
     allow_insecure_http: bool,
 ) -> None:
     """Check FILE against the mapping without writing anything to the CRM."""
-    from concord_etl.validation import validate_file
+    from concord_etl.validate.file import validate_file
 
     mapping = load_mapping_file(mapping_path)
     client = make_client(url, token, token_file, allow_insecure_http) if online else None

@@ -28,7 +28,7 @@ def fields_command(
     allow_insecure_http: bool,
 ) -> None:
     """Show the CRM's fields for RESOURCE: type, required, unique, options with ids."""
-    from concord_etl.fields import parse_create_fields
+    from concord_etl.crm.fields import parse_create_fields
 
     client = make_client(url, token, token_file, allow_insecure_http)
     fields = parse_create_fields(resource, client.create_fields(resource))
@@ -76,9 +76,9 @@ def mapping_init(
     token: str | None, token_file: Path | None, allow_insecure_http: bool,
 ) -> None:
     """Draft a mapping YAML from FILE's headers and the CRM's fields."""
-    from concord_etl.fields import parse_create_fields
+    from concord_etl.crm.fields import parse_create_fields
     from concord_etl.mapping import draft_mapping
-    from concord_etl.readers import open_table
+    from concord_etl.read import open_table
 
     client = make_client(url, token, token_file, allow_insecure_http)
     fields = parse_create_fields(resource, client.create_fields(resource))

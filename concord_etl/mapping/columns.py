@@ -10,6 +10,8 @@ from typing import Any
 from concord_etl.mapping.document import DocumentChecker, KeyPath
 from concord_etl.mapping.model import (
     FIELD_TYPES,
+    LOOKUP_CREATABLE,
+    LOOKUP_FIELDS,
     LOOKUP_RESOURCES,
     MULTI_OPTION_TYPES,
     OPTION_TYPES,
@@ -24,8 +26,6 @@ COLUMN_KEYS = (
     "phone_type", "lookup", "create_options", "options", "required",
 )
 LOOKUP_KEYS = ("resource", "by", "create_missing", "scope")
-# Related records that can be created from a name alone (``create_missing: true``).
-LOOKUP_CREATABLE = ("sources", "industries", "companies")
 # Built-in fields whose related resource and type are fixed by Concord.
 RELATED_RESOURCES = {
     "user_id": "users", "source_id": "sources", "industry_id": "industries",
@@ -223,6 +223,12 @@ def _lookup(rules: DocumentChecker, value: Any, key: KeyPath, field: str,
         by = rules.text(obj["by"], (*key, "by"), "a field of the related record (name, email, id)")
         if not _LOOKUP_BY.fullmatch(by):
             message = f"expected a field of the related record such as name or email, got {by!r}"
+            raise rules.error((*key, "by"), message)
+        allowed = LOOKUP_FIELDS.get(resource, ())
+        if by != "id" and by not in allowed and not by.startswith("cf_"):
+            message = (
+                f"{resource} cannot be looked up by {by!r}; use one of: id, {', '.join(allowed)}"
+            )
             raise rules.error((*key, "by"), message)
         spec["by"] = by
     if "create_missing" in obj:

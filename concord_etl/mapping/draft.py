@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from concord_etl.crm.fields import FieldSpec, ResourceFields
 from concord_etl.errors import MappingError
-from concord_etl.fields import FieldSpec, ResourceFields
 from concord_etl.mapping.columns import RELATED_RESOURCES, format_problem
 from concord_etl.mapping.model import LOOKUP_RESOURCES, MULTI_OPTION_TYPES, RESOURCES
 

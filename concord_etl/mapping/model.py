@@ -34,6 +34,22 @@ LOOKUP_RESOURCES = (
     "pipeline-stages", "pipelines", "products",
 )
 
+# Fields a ``lookup.by`` may name per resource (besides ``id`` and custom fields ``cf_*``).
+LOOKUP_FIELDS = {
+    "users": ("email", "name"),
+    "sources": ("name",),
+    "industries": ("name",),
+    "countries": ("name", "iso_3166_2", "iso_3166_3"),
+    "pipelines": ("name",),
+    "pipeline-stages": ("name",),
+    "companies": ("name", "email", "domain"),
+    "contacts": ("email", "full_name", "name"),
+    "deals": ("name",),
+    "products": ("name", "sku"),
+}
+# Related records that can be created from a name alone (``create_missing: true``).
+LOOKUP_CREATABLE = ("sources", "industries", "companies")
+
 WhenFound = Literal["update", "skip", "error"]
 WhenMissing = Literal["create", "skip"]
 

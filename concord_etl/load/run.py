@@ -1,0 +1,374 @@
+"""A resumable, exactly-once import: file → validated rows → CRM writes → journal → results.
+
+The journal gets each row's intent *before* its request is sent and the outcome after; a rerun
+after any interruption (Ctrl-C, crash, ``kill -9``) skips finished rows, and verifies rows whose
+outcome is unknown by their match key before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from concord_etl.crm.fields import ResourceFields, parse_create_fields
+from concord_etl.errors import AbortRun
+from concord_etl.load.decide import Decider, RowWork
+from concord_etl.load.journal import Journal, file_hash
+from concord_etl.load.payloads import jsonable
+from concord_etl.load.sender import Sender
+from concord_etl.mapping.model import Mapping
+from concord_etl.output.results import ResultsWriter, results_path
+from concord_etl.read import Table
+from concord_etl.read.inputs import estimate_rows, open_input, raw_rows, results_writer
+from concord_etl.validate.chunk import reasons_by_row, validate_frame
+from concord_etl.validate.lookups import Resolver
+from concord_etl.validate.schema import build_validator
+
+COUNTED = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
+
+
+@dataclass
+class ImportOptions:
+    dry_run: bool = False
+    plan_path: Path | None = None
+    journal_path: Path | None = None
+    restart: bool = False
+    results_path: Path | None = None
+    concurrency: int | None = None
+    limit: int | None = None
+    sheet: str | int | None = None
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0
+    counts: Counter = field(default_factory=Counter)
+    requests: int = 0
+    elapsed_s: float = 0.0
+    waited_s: float = 0.0
+    results: str | None = None
+    journal: str | None = None
+    plan: str | None = None
+    dry_run: bool = False
+    created_related: list[tuple[str, str, int]] = field(default_factory=list)
+    planned_related: list[tuple[str, str]] = field(default_factory=list)
+    aborted: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"rows": self.rows}
+        data.update({k: self.counts.get(k, 0) for k in COUNTED})
+        data.update(
+            requests=self.requests,
+            elapsed_s=round(self.elapsed_s, 3),
+            waited_s=round(self.waited_s, 3),
+            results=self.results,
+            journal=self.journal,
+        )
+        if self.dry_run:
+            data["dry_run"] = True
+            data["plan"] = self.plan
+            data["would_create_related"] = [f"{r}: {k}" for r, k in self.planned_related]
+        if self.created_related:
+            data["created_related"] = [f"{r}: {k} (id {i})" for r, k, i in self.created_related]
+        if self.aborted:
+            data["aborted"] = self.aborted
+        return data
+
+    @property
+    def exit_code(self) -> int:
+        if self.aborted:
+            return 3
+        bad = sum(self.counts.get(k, 0) for k in ("rejected", "failed", "unverified"))
+        return 1 if bad else 0
+
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+
+def default_journal_path(path: Path) -> Path:
+    """The journal lives beside the input: ``leads.csv`` → ``leads.csv.journal.sqlite``."""
+    return path.with_name(path.name + ".journal.sqlite")
+
+
+class Importer:
+    """One import run. ``run()`` returns the summary; ``AbortRun`` carries it as ``.summary``."""
+
+    def __init__(
+        self,
+        path: Path,
+        mapping: Mapping,
+        client: Any,
+        options: ImportOptions | None = None,
+        *,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.mapping = mapping
+        self.client = client
+        self.options = options or ImportOptions()
+        self.progress = progress
+        self.summary = ImportSummary(dry_run=self.options.dry_run)
+        self.journal: Journal | None = None
+        self._started = 0.0
+        self._plan_file: Any = None
+        self._live: Counter = Counter()
+        self._base_stats: tuple[int, float] = (0, 0.0)
+        self.sender: Sender | None = None
+
+    # -- set-up ------------------------------------------------------------------------------
+    def _open(self) -> tuple[Table, ResourceFields, Any]:
+        table = open_input(self.path, self.mapping, sheet=self.options.sheet)
+        fields = parse_create_fields(
+            self.mapping.resource, self.client.create_fields(self.mapping.resource)
+        )
+        plan = build_validator(self.mapping, fields)
+        return table, fields, plan
+
+    def _open_journal(self) -> None:
+        path = self.options.journal_path or default_journal_path(self.path)
+        self.journal = Journal.open(
+            path,
+            input_hash=file_hash(self.path),
+            mapping_hash=self.mapping.digest,
+            input_name=str(self.path),
+            restart=self.options.restart,
+        )
+        self.summary.journal = str(path)
+        self.sender = Sender(
+            self.client, self.journal, self.mapping.resource,
+            concurrency=self.options.concurrency, on_settled=self._emit_row,
+        )
+
+    # -- the run -----------------------------------------------------------------------------
+    def _stats(self) -> tuple[int, float]:
+        stats = getattr(self.client, "stats", None)
+        return (int(getattr(stats, "requests", 0) or 0),
+                float(getattr(stats, "wait_seconds", 0.0) or 0.0))
+
+    def run(self) -> ImportSummary:
+        self._started = time.monotonic()
+        self._base_stats = self._stats()
+        table, fields, plan = self._open()
+        excel = table.format != "csv"
+        if not self.options.dry_run:
+            self._open_journal()
+        out_path = self.options.results_path or results_path(self.path, excel=excel)
+        write_results = not self.options.dry_run or self.options.results_path is not None
+        writer = results_writer(out_path, table, self.mapping) if write_results else None
+        if self.options.dry_run and self.options.plan_path:
+            self._plan_file = open(self.options.plan_path, "w", encoding="utf-8")  # noqa: SIM115
+            self.summary.plan = str(self.options.plan_path)
+        on_create = self.sender.create_related if self.sender is not None else None
+        resolver = Resolver(self.client, dry_run=self.options.dry_run, on_create=on_create)
+        planner = Decider(self.mapping, fields, self.client, resolver)
+        total = estimate_rows(table)
+        if self.options.limit is not None:
+            total = min(total, self.options.limit) if total is not None else self.options.limit
+        self._emit(total=total)
+        seen = 0
+        frames = iter(table.frames())
+        try:
+            for frame in frames:
+                if self.options.limit is not None:
+                    if seen >= self.options.limit:
+                        break
+                    frame = frame.iloc[: self.options.limit - seen]
+                seen += len(frame)
+                rows = self._rows(frame, plan)
+                try:
+                    self._process(rows, planner)
+                finally:
+                    if writer is not None:
+                        self._write_results(writer, frame, table.columns, rows)
+        except (AbortRun, KeyboardInterrupt) as exc:
+            self.summary.aborted = str(exc) or type(exc).__name__
+            if writer is not None:
+                self._write_unprocessed(writer, frames, table.columns, seen)
+            self._finish(writer, resolver)
+            if isinstance(exc, AbortRun):
+                exc.summary = self.summary  # type: ignore[attr-defined]
+            raise
+        except BaseException:
+            self._finish(writer, resolver)
+            raise
+        self._finish(writer, resolver)
+        return self.summary
+
+    def _write_unprocessed(
+        self, writer: ResultsWriter, frames: Iterator[Any], columns: list[str], seen: int
+    ) -> None:
+        """After an abort, the rows never reached still go into the results file."""
+        reason = ["not processed: the run was interrupted; rerun the same command to resume"]
+        try:
+            for frame in frames:
+                if self.options.limit is not None:
+                    if seen >= self.options.limit:
+                        break
+                    frame = frame.iloc[: self.options.limit - seen]
+                seen += len(frame)
+                rows = [RowWork(row=int(n), values={}, action="pending", errors=list(reason))
+                        for n in frame["_row"].tolist()]
+                self._write_results(writer, frame, columns, rows)
+        except KeyboardInterrupt:
+            return
+
+    def _finish(self, writer: ResultsWriter | None, resolver: Resolver) -> None:
+        if writer is not None:
+            writer.close()
+            self.summary.results = str(writer.path)
+        if self._plan_file is not None:
+            self._plan_file.close()
+        if self.journal is not None:
+            self.journal.close()
+        requests_now, waited_now = self._stats()
+        self.summary.requests = requests_now - self._base_stats[0]
+        self.summary.waited_s = waited_now - self._base_stats[1]
+        self.summary.elapsed_s = time.monotonic() - self._started
+        self.summary.created_related = list(resolver.report.created)
+        self.summary.planned_related = list(resolver.report.planned)
+
+    # -- rows --------------------------------------------------------------------------------
+    def _rows(self, frame: Any, plan: Any) -> list[RowWork]:
+        chunk = validate_frame(frame, plan)
+        errors = reasons_by_row(chunk.errors)
+        defaulted_fields = self._defaulted(frame)
+        values = chunk.values
+        rows: list[RowWork] = []
+        records = values.to_dict("index") if len(values.columns) else {}
+        for index, row_no in zip(frame.index, frame["_row"].tolist(), strict=True):
+            work = RowWork(row=int(row_no), values=dict(records.get(index, {})))
+            work.defaulted = defaulted_fields.get(index, frozenset())
+            if index in chunk.rejected or int(row_no) in errors:
+                for reason in errors.get(int(row_no), ["invalid row"]):
+                    work.reject(reason)
+            rows.append(work)
+        return rows
+
+    def _defaulted(self, frame: Any) -> dict[Any, frozenset[str]]:
+        """Per row, the fields whose value comes from `defaults` (never sent on updates)."""
+        out: dict[Any, frozenset[str]] = {}
+        if not self.mapping.defaults:
+            return out
+        for field_name in self.mapping.defaults:
+            columns = [c.column for c in self.mapping.for_field(field_name) if c.column in frame]
+            if columns:
+                empty = frame[columns].isna().all(axis=1)
+                for index in frame.index[empty]:
+                    out[index] = out.get(index, frozenset()) | {field_name}
+            else:
+                for index in frame.index:
+                    out[index] = out.get(index, frozenset()) | {field_name}
+        return out
+
+    def _process(self, rows: list[RowWork], planner: Decider) -> None:
+        pending: list[RowWork] = []
+        for row in rows:
+            if self.journal is not None and row.action != "rejected":
+                entry = self.journal.get(f"row:{row.row}")
+                if entry is not None and entry.state in ("done", "rejected", "unverified"):
+                    row.action = entry.action or "created"
+                    row.record_id = entry.concord_id
+                    row.errors = list(entry.errors or [])
+                    continue
+                if entry is not None:
+                    row.previous = {"state": entry.state, "action": entry.action,
+                                    "concord_id": entry.concord_id}
+            pending.append(row)
+        planner.resolve([r for r in pending if r.action != "rejected"])
+        planner.decide(pending)
+        if self.options.dry_run:
+            for row in rows:
+                self._plan_line(row)
+            self._count(rows)
+            return
+        self._record_settled(pending)
+        assert self.sender is not None
+        self.sender.send(pending, planner)
+        self._count(rows)
+
+    def _record_settled(self, rows: list[RowWork]) -> None:
+        """Rows settled without a write (unchanged, skipped, reconciled) go to the journal."""
+        assert self.journal is not None
+        for row in rows:
+            if row.action in ("unchanged", "skipped", "created", "updated", "unverified"):
+                state = "unverified" if row.action == "unverified" else "done"
+                self.journal.finish(
+                    f"row:{row.row}", state, action=row.action,
+                    concord_id=row.record_id, errors=row.errors or None, row=row.row,
+                )
+
+    # -- sending -----------------------------------------------------------------------------
+    # -- output ------------------------------------------------------------------------------
+    def _count(self, rows: list[RowWork]) -> None:
+        unreported = 0
+        for row in rows:
+            action = row.action
+            if self.options.dry_run:
+                action = {"create": "created", "update": "updated"}.get(action, action)
+            self.summary.counts[action] += 1
+            if not row.reported:
+                unreported += 1
+                self._live[row.action] += 1
+        self.summary.rows += len(rows)
+        self._emit(advance=unreported)
+
+    def _emit(self, advance: int = 0, **extra: Any) -> None:
+        if self.progress is None:
+            return
+        self.progress(
+            {
+                "advance": advance,
+                "counts": dict(self._live),
+                "waited": self._stats()[1] - self._base_stats[1],
+                **extra,
+            }
+        )
+
+    def _emit_row(self, row: RowWork) -> None:
+        row.reported = True
+        self._live[row.action] += 1
+        self._emit(advance=1)
+
+    def _plan_line(self, row: RowWork) -> None:
+        action = {"create": "create", "update": "update", "unchanged": "unchanged",
+                  "skipped": "skip", "rejected": "reject"}.get(row.action, row.action)
+        if self._plan_file is None:
+            return
+        payload = None
+        if row.action in ("create", "update"):
+            payload = row.body()
+        line = {"row": row.row, "action": action, "payload": jsonable(payload), "errors": row.errors}
+        if row.record_id is not None:
+            line["concord_id"] = row.record_id
+        self._plan_file.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+
+    def _write_results(
+        self, writer: ResultsWriter, frame: Any, columns: list[str], rows: list[RowWork]
+    ) -> None:
+        for work, values in zip(rows, raw_rows(frame, columns), strict=True):
+            action = work.action
+            if self.options.dry_run:
+                action = {"create": "create", "update": "update"}.get(action, action)
+            elif action in ("create", "update"):
+                action = "pending"
+            errors = work.errors
+            if action == "pending" and not errors:
+                errors = ["not sent: the run was interrupted; rerun the same command to resume"]
+            writer.add(work.row, action, work.record_id, errors, list(values))
+
+
+def run_import(
+    path: Path,
+    mapping: Mapping,
+    client: Any,
+    options: ImportOptions | None = None,
+    *,
+    progress: ProgressFn | None = None,
+) -> ImportSummary:
+    """Validate, resolve and upload ``path`` through ``mapping``; resumable (see module doc)."""
+    return Importer(path, mapping, client, options, progress=progress).run()

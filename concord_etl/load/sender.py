@@ -1,0 +1,237 @@
+"""Sending rows to the CRM: paced, concurrent, journalled, exactly once.
+
+Each row's intent is written to the journal (in blocks, one transaction each) before its
+request goes out, and its outcome after. A create that gets no answer is verified by the
+row's key before it is sent again; a row with no key is reported ``unverified``, never
+re-created; a 422 "already exists" on a re-send resolves to the row's own record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from concord_etl.errors import AbortRun, OutcomeUnknown, RecordRejected
+from concord_etl.load.decide import Decider, RowWork
+from concord_etl.load.journal import Journal, Op
+from concord_etl.load.payloads import jsonable
+from concord_etl.validate.lookups import normalise_key
+from concord_etl.validate.transforms import is_empty
+
+MAX_SEND_ATTEMPTS = 3
+MAX_WORKERS = 32   # threads are started lazily; how many are busy follows the pacer
+TRASHABLE = ("contacts", "companies", "deals", "products", "activities")
+
+
+class Sender:
+    """Writes planned rows for one import run."""
+
+    def __init__(
+        self,
+        client: Any,
+        journal: Journal,
+        resource: str,
+        *,
+        concurrency: int | None = None,
+        on_settled: Callable[[RowWork], None] = lambda _row: None,
+    ) -> None:
+        self.client = client
+        self.journal = journal
+        self.resource = resource
+        self.concurrency = concurrency
+        self.on_settled = on_settled
+
+    def _concurrency(self) -> int:
+        """Requests in flight now: fixed by --concurrency, else what the pacer has learned.
+
+        Asked again before every submission, so the pool widens as soon as the pacer knows
+        the CRM's window and latency (the limit, not the client, is then the bottleneck).
+        """
+        if self.concurrency:
+            return max(1, self.concurrency)
+        pacer = getattr(self.client, "pacer", None)
+        return int(pacer.suggest_concurrency()) if pacer is not None else 4
+
+    def send(self, rows: list[RowWork], planner: Decider) -> None:
+        """Write the rows whose action is create/update; each row ends with its outcome."""
+        todo = [r for r in rows if r.action in ("create", "update")]
+        if not todo:
+            return
+        most = self.concurrency or MAX_WORKERS
+        block = max(most * 2, 16)
+        journalled = 0
+        inflight: dict[Future, RowWork] = {}
+        queue: Iterator[RowWork] = iter(todo)
+        abort: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=most, thread_name_prefix="concord-send") as pool:
+            index = 0
+            while True:
+                while abort is None and len(inflight) < self._concurrency() and index < len(todo):
+                    if index >= journalled:
+                        self._intents(todo[journalled : journalled + block], planner)
+                        journalled += block
+                    row = next(queue)
+                    inflight[pool.submit(self._send_one, row, planner)] = row
+                    index += 1
+                if not inflight:
+                    break
+                try:
+                    done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt as exc:
+                    abort = exc
+                    continue
+                for future in done:
+                    row = inflight.pop(future)
+                    try:
+                        future.result()
+                    except (AbortRun, KeyboardInterrupt) as exc:
+                        abort = abort or exc
+                        row.action, row.errors = "pending", [f"not sent: {exc}"]
+                        continue
+                    self._settle(row)
+            if abort is not None:
+                for row in todo[index:]:
+                    row.action = "pending"
+                raise abort
+
+    def _intents(self, rows: list[RowWork], planner: Decider) -> None:
+        keys = planner.reconcile_keys()
+        ops = [
+            Op(
+                op_key=f"row:{r.row}",
+                row=r.row,
+                action="create" if r.action == "create" else "update",
+                match={k: jsonable(r.values.get(k)) for k in keys},
+            )
+            for r in rows
+        ]
+        self.journal.begin(ops)
+
+    def _settle(self, row: RowWork) -> None:
+        if row.action in ("created", "updated"):
+            self.journal.finish(
+                f"row:{row.row}", "done", action=row.action, concord_id=row.record_id, row=row.row
+            )
+        elif row.action in ("rejected", "unverified"):
+            self.journal.finish(
+                f"row:{row.row}", row.action, action=row.action,
+                concord_id=row.record_id, errors=row.errors, row=row.row,
+            )
+        # failed rows keep their `sent` intent: the next run verifies and retries them
+        self.on_settled(row)
+
+    def _send_one(self, row: RowWork, planner: Decider) -> None:
+        resource = self.resource
+        resend = row.previous is not None
+        for _attempt in range(MAX_SEND_ATTEMPTS):
+            try:
+                if row.action == "create":
+                    record = self.client.create(resource, row.body())
+                    row.action, row.record_id = "created", int(record["id"])
+                else:
+                    record = self.client.update(resource, row.record_id, row.body())
+                    row.action = "updated"
+                return
+            except RecordRejected as exc:
+                if row.action == "create" and _unique_violation(exc):
+                    if resend:
+                        found = self._verify(row, planner, prefer=list(exc.errors))
+                        if isinstance(found, int):
+                            row.action, row.record_id = "created", found
+                            return
+                    elif self._restore_from_trash(row, list(exc.errors)):
+                        return
+                row.action = "rejected"
+                row.errors.extend(_messages(exc))
+                return
+            except OutcomeUnknown:
+                resend = True
+                if row.action != "create":
+                    continue  # an update is idempotent: send it again
+                found = self._verify(row, planner)
+                if isinstance(found, int):
+                    row.action, row.record_id = "created", found
+                    return
+                if found == "unverifiable":
+                    row.action = "unverified"
+                    row.errors.append(
+                        "the CRM did not answer a create and the row has no key to verify it; "
+                        "check the CRM, then rerun with --restart if the record is missing"
+                    )
+                    return
+        row.action = "failed"
+        row.errors.append(f"no answer from the CRM after {MAX_SEND_ATTEMPTS} attempts; rerun to retry")
+
+    def _restore_from_trash(self, row: RowWork, fields: list[str]) -> bool:
+        """A unique value held by a *trashed* record: restore that record and update it.
+
+        Concord keeps e-mails of trashed contacts unique, so re-importing a deleted lead would
+        otherwise be refused forever (reference §16 recommends restoring instead).
+        """
+        if self.resource not in TRASHABLE:
+            return False
+        for name in fields:
+            value = row.values.get(name)
+            if is_empty(value) or isinstance(value, (list, tuple, dict)):
+                continue
+            hits = self.client.get(
+                f"trashed/{self.resource}/search",
+                {"q": str(value), "search_fields": f"{name}:="},
+            )
+            hits = [h for h in hits or [] if normalise_key(h.get(name)) == normalise_key(value)]
+            if len(hits) != 1:
+                continue
+            record_id = int(hits[0]["id"])
+            self.client.request("POST", f"trashed/{self.resource}/{record_id}")
+            self.client.update(self.resource, record_id, row.body())
+            row.action, row.record_id = "updated", record_id
+            return True
+        return False
+
+    def _verify(self, row: RowWork, planner: Decider, prefer: list[str] | None = None) -> int | str | None:
+        """Find the record an unanswered create may have made: id, None, or 'unverifiable'."""
+        keys = tuple(k for k in (prefer or []) if not is_empty(row.values.get(k)))[:1]
+        keys = keys or planner.reconcile_keys()
+        if not keys or any(is_empty(row.values.get(k)) for k in keys):
+            return "unverifiable"
+        hits = planner.find_existing([row], keys).get(row.row, [])
+        if len(hits) == 1:
+            return int(hits[0]["id"])
+        return "unverifiable" if hits else None
+
+    def create_related(self, resource: str, key: str) -> int | None:
+        """create_missing: create a related record once, journalled like a row."""
+        if self.journal is None:
+            return None
+        op_key = f"create:{resource}:{normalise_key(key)}"
+        entry = self.journal.get(op_key)
+        if entry is not None and entry.state == "done" and entry.concord_id:
+            return int(entry.concord_id)
+        self.journal.begin([Op(op_key=op_key, action="create", match={"name": key})])
+        for _attempt in range(MAX_SEND_ATTEMPTS):
+            try:
+                record = self.client.create(resource, {"name": key})
+            except OutcomeUnknown:
+                hits = [
+                    r for r in self.client.search_in(resource, "name", [key])
+                    if normalise_key(r.get("name")) == normalise_key(key)
+                ]
+                if len(hits) == 1:
+                    record = hits[0]
+                else:
+                    continue
+            self.journal.finish(op_key, "done", action="created", concord_id=int(record["id"]))
+            return int(record["id"])
+        return None
+
+
+def _unique_violation(exc: RecordRejected) -> bool:
+    text = " ".join(m for msgs in exc.errors.values() for m in msgs).lower()
+    return "already exist" in text or "already been taken" in text
+
+
+def _messages(exc: RecordRejected) -> list[str]:
+    if exc.errors:
+        return [f"{field_name}: {m}" for field_name, msgs in exc.errors.items() for m in msgs]
+    return [str(exc)]

@@ -1,0 +1,236 @@
+"""The results file of an import or validate run (SPEC §4).
+
+Columns ``_row, _action, _concord_id, _errors`` then the input's own columns, in the input's
+order, holding the input's raw values — so the user can fix the rejected rows in it and import
+it again with the same mapping (mappings never name ``_``-prefixed columns, so those are
+ignored on the way back in; a results file used as input gets fresh ``_`` columns, not
+doubled ones). Rows are written in ``_row`` order whatever order they arrive in.
+
+Excel input → an XLSX results file (rejected/failed/unverified/pending rows filled, ``_errors``
+wrapped, one error per line); otherwise CSV (errors joined with ``"; "``). Written atomically.
+
+Memory stays bounded: rows are buffered up to ``chunk_rows``, then sorted and spilled to a
+temp file; at ``close`` the sorted runs are merged while writing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import pickle
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from concord_etl.output.columns import ColumnDef, is_missing
+from concord_etl.output.csv_writer import CsvWriter
+from concord_etl.output.xlsx_writer import WorkbookWriter
+
+# SPEC §4 outcomes; dry runs use the plan's verbs (create/update/skip/reject), also accepted.
+ACTIONS = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
+FLAGGED = frozenset({"rejected", "failed", "unverified", "reject", "pending"})
+META_COLUMNS = ("_row", "_action", "_concord_id", "_errors")
+EXCEL_FORMATS = frozenset({"xlsx", "xlsm", "xls", "ods"})
+
+# One buffered result: (row_no, seq, action, concord_id, errors, values)
+_Entry = tuple[int, int, str, Any, tuple[str, ...], tuple[Any, ...]]
+
+
+def results_path(input_path: str | os.PathLike[str], *, excel: bool) -> Path:
+    """Default results file beside the input: ``leads.csv`` → ``leads.results.csv``."""
+    source = Path(input_path)
+    return source.with_name(f"{source.stem}.results.{'xlsx' if excel else 'csv'}")
+
+
+class ResultsWriter:
+    """Collect per-row outcomes and write the results file on ``close()``.
+
+    ``raw`` given to ``add`` is either a dict (input column → raw value) or a sequence in
+    ``input_columns`` order. ``sheet`` names the XLSX sheet (pass the input's sheet name so
+    a mapping with ``source.sheet`` reads the results file back); ``encoding``/``delimiter``
+    may mirror a CSV input's for the same reason (default UTF-8 with BOM and ``,``).
+    Used as a context manager, an exception inside the block discards the file.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        input_columns: Sequence[str],
+        *,
+        excel: bool,
+        sheet: str | None = None,
+        encoding: str | None = None,
+        delimiter: str = ",",
+        chunk_rows: int = 50_000,
+    ) -> None:
+        self.path = Path(path)
+        self.excel = excel
+        self.sheet = sheet or "Results"
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self.counts: Counter[str] = Counter()
+        all_columns = [str(c) for c in input_columns]
+        self._keep = [i for i, c in enumerate(all_columns) if c not in META_COLUMNS]
+        self.input_columns = [all_columns[i] for i in self._keep]
+        self._n_all = len(all_columns)
+        self._chunk_rows = max(1, chunk_rows)
+        self._buffer: list[_Entry] = []
+        self._runs: list[Path] = []
+        self._spill_dir: str | None = None
+        self._seq = 0
+        self._closed = False
+
+    @property
+    def columns(self) -> list[str]:
+        return [*META_COLUMNS, *self.input_columns]
+
+    def add(
+        self,
+        row_no: int,
+        action: str,
+        concord_id: Any = None,
+        errors: Sequence[str] | str | None = None,
+        raw: Mapping[str, Any] | Sequence[Any] | None = None,
+    ) -> None:
+        """Record the outcome of input row ``row_no`` (its ``_row``)."""
+        if self._closed:
+            msg = f"results file {self.path} is already closed"
+            raise RuntimeError(msg)
+        if not isinstance(action, str) or not action:
+            msg = f"row {row_no}: action must be a word such as {', '.join(ACTIONS)}; got {action!r}"
+            raise ValueError(msg)
+        if isinstance(errors, str):
+            errors = [errors]
+        entry: _Entry = (
+            int(row_no),
+            self._seq,
+            action,
+            None if concord_id is None or is_missing(concord_id) else concord_id,
+            tuple(str(e) for e in errors or ()),
+            self._values(raw),
+        )
+        self._seq += 1
+        self.counts[action] += 1
+        self._buffer.append(entry)
+        if len(self._buffer) >= self._chunk_rows:
+            self._spill()
+
+    def _values(self, raw: Mapping[str, Any] | Sequence[Any] | None) -> tuple[Any, ...]:
+        if raw is None:
+            values: list[Any] = [None] * len(self.input_columns)
+        elif isinstance(raw, Mapping):
+            values = [raw.get(c) for c in self.input_columns]
+        else:
+            seq = list(raw)
+            if len(seq) != self._n_all:
+                msg = f"raw row has {len(seq)} values for {self._n_all} input columns"
+                raise ValueError(msg)
+            values = [seq[i] for i in self._keep]
+        return tuple(None if v is None or is_missing(v) else v for v in values)
+
+    def _spill(self) -> None:
+        if not self._buffer:
+            return
+        self._buffer.sort(key=_order)
+        if self._spill_dir is None:
+            self._spill_dir = tempfile.mkdtemp(prefix="concord-results-")
+        run = Path(self._spill_dir) / f"run-{len(self._runs):05d}.pickle"
+        with open(run, "wb") as fh:
+            pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+            for entry in self._buffer:
+                pickler.dump(entry)
+        self._runs.append(run)
+        self._buffer = []
+
+    def _sorted(self) -> Iterator[_Entry]:
+        if not self._runs:
+            self._buffer.sort(key=_order)
+            yield from self._buffer
+            return
+        self._spill()
+        yield from heapq.merge(*(_read_run(p) for p in self._runs), key=_order)
+
+    def _rows(self, joiner: str) -> Iterator[list[Any]]:
+        for row_no, _seq, action, concord_id, errors, values in self._sorted():
+            yield [row_no, action, concord_id, joiner.join(errors) or None, *values]
+
+    def close(self) -> Path:
+        """Write the results file (atomically) and return its path."""
+        if self._closed:
+            return self.path
+        self._closed = True
+        try:
+            if self.excel:
+                self._write_xlsx()
+            else:
+                self._write_csv()
+        finally:
+            self._discard_spill()
+        return self.path
+
+    def abort(self) -> None:
+        """Drop everything collected; no file is written."""
+        self._closed = True
+        self._buffer = []
+        self._discard_spill()
+
+    def _write_xlsx(self) -> None:
+        columns = [
+            ColumnDef("_row", "integer"),
+            ColumnDef("_action", "text"),
+            ColumnDef("_concord_id", "integer"),
+            ColumnDef("_errors", "text", width=50, wrap=True),
+            *(ColumnDef(c, "text") for c in self.input_columns),
+        ]
+        with WorkbookWriter(self.path) as workbook:
+            workbook.add_sheet(
+                self.sheet, columns, self._rows("\n"), highlight=_flagged,
+            )
+
+    def _write_csv(self) -> None:
+        with CsvWriter(
+            self.path, self.columns, delimiter=self.delimiter, encoding=self.encoding
+        ) as writer:
+            writer.writerows(self._rows("; "))
+
+    def _discard_spill(self) -> None:
+        if self._spill_dir is not None:
+            shutil.rmtree(self._spill_dir, ignore_errors=True)
+            self._spill_dir = None
+        self._runs = []
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _order(entry: _Entry) -> tuple[int, int]:
+    return entry[0], entry[1]
+
+
+def _flagged(row: Sequence[Any]) -> bool:
+    return row[1] in FLAGGED
+
+
+def _read_run(path: Path) -> Iterator[_Entry]:
+    with open(path, "rb") as fh:
+        unpickler = pickle.Unpickler(fh)
+        while True:
+            try:
+                yield unpickler.load()
+            except EOFError:
+                return

@@ -1,0 +1,66 @@
+"""The input file of an import or a validation, and the results file laid out like it.
+
+Both commands open the file with the mapping's reader hints and check it against the mapping
+before anything is sent; both write results that re-import through the same mapping.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from concord_etl.mapping.model import Mapping
+from concord_etl.output.results import ResultsWriter
+from concord_etl.read import Table, open_table, require_columns
+
+
+def open_input(
+    path: Path, mapping: Mapping, *, sheet: str | int | None = None, chunk_rows: int = 50_000
+) -> Table:
+    """Open ``path`` with the mapping's hints; every mapped column must be there.
+
+    Columns whose field has a default may be absent.
+    """
+    hints = mapping.source
+    table = open_table(
+        path,
+        sheet=sheet if sheet is not None else hints.sheet,
+        header_row=hints.header_row,
+        encoding=hints.encoding,
+        delimiter=hints.delimiter,
+        chunk_rows=chunk_rows,
+    )
+    require_columns(table, [c.column for c in mapping.columns if c.field not in mapping.defaults])
+    return table
+
+
+def results_writer(
+    path: Path, table: Table, mapping: Mapping, *, excel: bool | None = None
+) -> ResultsWriter:
+    """A results file laid out like the input (delimiter, sheet), so it re-imports as is."""
+    if excel is None:
+        excel = table.format != "csv"
+    forced = mapping.source.encoding if mapping.source.encoding != "auto" else None
+    return ResultsWriter(
+        path, list(table.columns), excel=excel,
+        sheet=table.sheet if excel else None,
+        encoding=None if excel else forced,
+        delimiter=(table.delimiter or ",") if not excel else ",",
+    )
+
+
+def raw_rows(frame: Any, columns: list[str]) -> Any:
+    """The input's own cells of a chunk, row by row, empty cells as None."""
+    cells = frame[list(columns)]
+    return cells.astype(object).where(cells.notna(), None).itertuples(index=False, name=None)
+
+
+def estimate_rows(table: Table) -> int | None:
+    """A cheap estimate of the data rows, for the progress bar (None when unknown)."""
+    if table.format != "csv":
+        return None
+    count = 0
+    with open(table.path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            count += block.count(b"\n")
+    return max(count - 1, 0)

@@ -1,0 +1,197 @@
+"""The ``Table`` handle returned by ``open_table`` and the header rules shared by all formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from concord_etl.errors import InputError
+from concord_etl.formula_guard import unneutralise
+
+ROW_COLUMN = "_row"
+# Columns a results file adds (SPEC §4): ignored on input, so a results file re-imports as is.
+RESULT_COLUMNS = ("_row", "_action", "_concord_id", "_errors")
+HIDDEN_PREFIX = "__results__"
+
+
+class FrameSource(Protocol):
+    """What a format-specific reader gives ``Table``: a fresh iterator of frames per call."""
+
+    columns: list[str]
+
+    def frames(self) -> Iterator[pd.DataFrame]: ...
+
+
+@dataclass
+class Table:
+    """An opened input file: its detected layout and a re-iterable stream of row chunks.
+
+    ``frames()`` may be called any number of times; each call reads the file again from the
+    start. Every frame has the columns ``columns`` (header order) plus ``_row``: the 1-based
+    line (CSV) or row (spreadsheet) number where the record starts, as a user sees it in a
+    text editor or in Excel.
+    """
+
+    path: Path
+    format: str                    # csv | xlsx | xlsm | xlsb | xls | ods
+    sheet: str | None              # sheet name for spreadsheets, None for CSV
+    columns: list[str]
+    encoding: str | None           # CSV only: utf-8, utf-8-sig, cp1252, latin-1, ...
+    delimiter: str | None          # CSV only
+    header_row: int                # 1-based line/row number of the header actually used
+    warnings: list[str] = field(default_factory=list)
+    sheet_names: list[str] = field(default_factory=list)
+    _source: FrameSource | None = field(default=None, repr=False)
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        """Chunks of at most ``chunk_rows`` rows; blank rows are left out."""
+        if self._source is None:
+            return iter(())
+        hidden = [c for c in self._source.columns if c.startswith(HIDDEN_PREFIX)]
+        return (_unguard(frame.drop(columns=hidden) if hidden else frame)
+                for frame in self._source.frames())
+
+    def describe(self) -> str:
+        """One line for humans, e.g. ``detected: cp1252, ';', header row 1``."""
+        if self.format == "csv":
+            delim = "tab" if self.delimiter == "\t" else repr(self.delimiter)
+            text = f"detected: {self.encoding}, {delim}, header row {self.header_row}"
+        else:
+            text = f"{self.format} sheet {self.sheet!r}, header row {self.header_row}"
+        text += f", {len(self.columns)} columns"
+        if self.warnings:
+            text += "; warning: " + "; ".join(self.warnings)
+        return text
+
+
+def _unguard(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the ``'`` that our own exports put before formula-like text (``'=SUM(A1)``).
+
+    Only cells starting with ``'`` are looked at, so the cost is one vectorised check per
+    text column; files that never went through concord-etl are unaffected.
+    """
+    for name in frame.columns:
+        if name == ROW_COLUMN:
+            continue
+        column = frame[name]
+        try:
+            marked = column.str.startswith("'", na=False).astype(bool)
+        except AttributeError:  # no text in this column
+            continue
+        if marked.any():
+            frame.loc[marked, name] = column[marked].map(unneutralise)
+    return frame
+
+
+def column_letter(index: int) -> str:
+    """0-based column index → spreadsheet letters (0 → A, 27 → AB)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def header_text(value: Any) -> str:
+    """A header cell as text: strings stripped, integral numbers without ``.0``, dates ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def clean_headers(
+    raw: Sequence[Any],
+    *,
+    path: Path,
+    sheet: str | None,
+    row: int,
+    first_column: int = 0,
+    letters: bool,
+) -> tuple[list[str], int]:
+    """Validate a header row; return (names, number of trailing header-less columns).
+
+    Empty header cells at the end of the row are tolerated (the reader then checks that
+    their columns hold no data); empty cells before the last named one, duplicates and the
+    are an ``InputError`` naming each offending column. The columns a results file adds
+    (``_row``, ``_action``, ``_concord_id``, ``_errors``) are renamed with ``HIDDEN_PREFIX``
+    and left out of ``Table.columns`` and the frames, so a results file re-imports as is.
+    """
+    names = [header_text(v) for v in raw]
+    names = [HIDDEN_PREFIX + n if n in RESULT_COLUMNS else n for n in names]
+    used = len(names)
+    while used and names[used - 1] == "":
+        used -= 1
+    kept = names[:used]
+
+    def where(i: int) -> str:
+        if letters:
+            return f"column {column_letter(first_column + i)}"
+        return f"column {first_column + i + 1}"
+
+    problems: list[str] = []
+    empties = [where(i) for i, name in enumerate(kept) if name == ""]
+    if empties:
+        problems.append("empty header in " + ", ".join(empties))
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(kept):
+        if name:
+            seen.setdefault(name, []).append(i)
+    for name, positions in seen.items():
+        if len(positions) > 1:
+            cols = ", ".join(where(i) for i in positions)
+            problems.append(f"duplicate header {name!r} in {cols}")
+    where_row = location(path, sheet, row)
+    if problems:
+        message = f"{where_row}: bad header row: " + "; ".join(problems)
+        raise InputError(message, path=str(path), sheet=sheet, row=row)
+    if not kept:
+        message = f"{where_row}: the header row is empty"
+        raise InputError(message, path=str(path), sheet=sheet, row=row)
+    return kept, len(names) - used
+
+
+def extra_cell_error(
+    *, path: Path, sheet: str | None, row: int, column: str, value: Any
+) -> InputError:
+    """A value in a column that has no header."""
+    message = (
+        f"{location(path, sheet, row)}: {column} has a value ({value!r}) but no header; "
+        "add a header for it or delete the value"
+    )
+    return InputError(message, path=str(path), sheet=sheet, row=row, column=column)
+
+
+def location(path: Path, sheet: str | None = None, row: int | None = None) -> str:
+    """``file, sheet 'S', row N`` (or ``line N`` for text files) for messages."""
+    text = str(path)
+    if sheet is not None:
+        text += f", sheet {sheet!r}"
+    if row is not None:
+        text += f", {'row' if sheet is not None else 'line'} {row}"
+    return text
+
+
+def require_columns(table: Table, names: Sequence[str]) -> None:
+    """Raise ``InputError`` when any of ``names`` is not a column of ``table``."""
+    present = set(table.columns)
+    missing = [name for name in names if name not in present]
+    if not missing:
+        return
+    where = location(table.path, table.sheet, table.header_row)
+    found = ", ".join(repr(c) for c in table.columns)
+    message = (
+        f"{where}: missing column(s) {', '.join(repr(m) for m in missing)}; "
+        f"the header has: {found}"
+    )
+    raise InputError(message, path=str(table.path), sheet=table.sheet, row=table.header_row,
+                     column=missing[0])

@@ -1,0 +1,119 @@
+"""``ResourceFields`` built offline from a mapping's own declarations (``concord-etl validate``
+without ``--online``), and the cross-check of those declarations against the CRM's fields.
+
+A column's ``type:``, ``options:`` and ``required:`` win. Fields without a declared type get the
+type Concord gives well-known attributes (e-mail → Email, phones → Phone, owner/source/... ids →
+BelongsTo, companies → Association, deal amount → Decimal, deal status → Enum, ...), else Text.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from concord_etl.crm.fields import FieldOption, FieldSpec, ResourceFields
+from concord_etl.errors import MappingError
+from concord_etl.mapping.model import ColumnSpec, Mapping
+
+RELATED = {
+    "user_id": "users", "source_id": "sources", "industry_id": "industries",
+    "country_id": "countries", "stage_id": "pipeline-stages", "pipeline_id": "pipelines",
+    "parent_company_id": "companies", "activity_type_id": "activity-types",
+    "contact_id": "contacts", "company_id": "companies", "deal_id": "deals",
+    "companies": "companies", "contacts": "contacts", "deals": "deals",
+}
+WELL_KNOWN_TYPES = {
+    "id": "Id", "email": "Email", "phones": "Phone", "tags": "Tags",
+    "amount": "Decimal", "status": "Enum", "expected_close_date": "Date",
+    "description": "Textarea", "due_date": "Date", "end_date": "Date",
+    **{name: ("Association" if name in ("companies", "contacts", "deals") else "BelongsTo")
+       for name in RELATED},
+}
+WELL_KNOWN_CHOICES = {"status": ("open", "won", "lost")}
+REQUIRED_OFFLINE = {
+    "contacts": ("first_name",),
+    "companies": ("name",),
+    "deals": ("name",),
+    "products": ("name",),
+}
+
+
+def fields_from_mapping(mapping: Mapping) -> ResourceFields:
+    """The fields a mapping declares, for validation without the CRM (``online=False``)."""
+    specs: dict[str, FieldSpec] = {}
+    names = list(mapping.fields) + [f for f in mapping.defaults if f not in mapping.fields]
+    for name in names:
+        columns = mapping.for_field(name)
+        specs[name] = FieldSpec(
+            attribute=name,
+            label=columns[0].column if columns else name,
+            type=_declared_type(mapping, name, columns),
+            required=_declared_required(mapping.resource, name, columns),
+            custom=name.startswith("cf_"),
+            options=_declared_options(columns),
+            related=RELATED.get(name),
+            choices=WELL_KNOWN_CHOICES.get(name, ()),
+            max_length=None,
+        )
+    return ResourceFields(resource=mapping.resource, fields=specs, online=False)
+
+
+def _declared_type(mapping: Mapping, name: str, columns: tuple[ColumnSpec, ...]) -> str:
+    declared = {c.type for c in columns if c.type}
+    if len(declared) > 1:
+        where = columns[-1]
+        message = (
+            f"field {name!r} is declared with different types: {', '.join(sorted(declared))}"
+        )
+        raise MappingError(message, path=_path(mapping), key=_key(where, "type"), line=where.line)
+    if declared:
+        return declared.pop()
+    return WELL_KNOWN_TYPES.get(name, "Text")
+
+
+def _declared_required(resource: str, name: str, columns: tuple[ColumnSpec, ...]) -> bool:
+    flags = [c.required for c in columns if c.required is not None]
+    if flags:
+        return any(flags)
+    return name in REQUIRED_OFFLINE.get(resource, ())
+
+
+def _declared_options(columns: tuple[ColumnSpec, ...]) -> tuple[FieldOption, ...]:
+    labels: dict[str, None] = {}
+    for column in columns:
+        for label in column.options or ():
+            labels.setdefault(str(label), None)
+    return tuple(FieldOption(id=0, name=label) for label in labels)
+
+
+def check_against_crm(mapping: Mapping, fields: ResourceFields) -> None:
+    """Every mapped field must exist in the CRM, with the type the column declares."""
+    if not fields.online:
+        return
+    for column in mapping.columns:
+        spec = fields.get(column.field)
+        if spec is None:
+            if column.field == "id":
+                continue
+            known = [f.attribute for f in fields]
+            close = difflib.get_close_matches(column.field, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            message = f"{column.field!r} is not a field of {fields.resource}{hint}"
+            raise MappingError(
+                message, path=_path(mapping), key=_key(column, "field"), line=column.line
+            )
+        if column.type and column.type != spec.type:
+            message = (
+                f"column {column.column!r} declares type {column.type} but the CRM's field "
+                f"{column.field!r} is {spec.type}"
+            )
+            raise MappingError(
+                message, path=_path(mapping), key=_key(column, "type"), line=column.line
+            )
+
+
+def _path(mapping: Mapping) -> str | None:
+    return str(mapping.path) if mapping.path is not None else None
+
+
+def _key(column: ColumnSpec, attr: str) -> str:
+    return f'columns."{column.column}".{attr}'
