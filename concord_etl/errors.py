@@ -1,42 +1,71 @@
 """The one exception tree of concord-etl, grouped by what the caller should do.
 
-::
+Two questions decide where an error sits: *what should the caller do* (fix the input, stop and
+rerun, reject this row, reconcile) and, for the CRM, *did an answer come back* (a transport
+failure) or *did the CRM answer with an error* (an API error with a status and a body)::
 
-    ConcordError                     root of every error raised on purpose      exit
-    ├── UsageError                   bad input before anything was sent            2
-    │   ├── ConfigError              missing token, bad URL, bad option value       2
-    │   ├── InputError               unreadable file, missing sheet/column, bad     2
-    │   │                            header (names file, sheet, row, column)
-    │   ├── MappingError             YAML mapping/report problem (file, key, line)  2
-    │   └── JournalError             journal belongs to other input/mapping, or     2
-    │                                is unreadable (use --restart)
-    ├── ValidationFailed             strict mode only: rows failed validation       1
-    ├── RunLocked                    another run of the same report is going on     3
-    └── ApiError                     the CRM answered badly (status, body excerpt,
-        │                            method, URL without token)
-        ├── TransientApiError        retry later: 429, 5xx, timeouts, connection
-        │   ├── RateLimited          429, carries ``retry_after`` seconds
-        │   └── OutcomeUnknown       a write was sent but no answer came back:
-        │                            reconcile by match key before re-sending
-        ├── AbortRun                 stop the run, it is resumable              3
-        │   ├── AuthError            401 / 403 / 419
-        │   └── Unreachable          retries exhausted, CRM unreachable
-        └── RecordRejected           this row only: 422, 404, 409, 400
-                                     (``errors`` holds Laravel field messages)
+    ConcordError                      root of every error raised on purpose       exit
+    ├── UsageError                    wrong before anything was sent: fix, rerun     2
+    │   ├── ConfigError               missing token, bad URL, bad option value
+    │   ├── InputError                unreadable file, bad header, missing column
+    │   │                             (names file, sheet, row, column)
+    │   ├── MappingError              mapping/report YAML problem (file, key, line)
+    │   └── JournalError              the journal belongs to another input/mapping
+    ├── AbortRun                      stop now; rerunning the same command resumes   3
+    │   └── RunLocked                 another run of the same work holds the lock
+    └── CrmError                      talking to the CRM went wrong (method, URL)
+        ├── TransportError            no answer came back at all
+        │   └── Unreachable*          could not connect, or reads kept failing       3
+        ├── OutcomeUnknown            a *write* left but no trustworthy answer came
+        │                             back (dropped, timed out, 5xx): do NOT resend;
+        │                             reconcile by the row's match key first         3
+        └── ApiError                  the CRM answered with an error status
+            ├── RateLimited           429: wait ``retry_after`` seconds, then retry
+            ├── RecordRejected        422/400/404/409/413 about this record: reject
+            │                         the row (``errors`` = Laravel field messages)  1
+            ├── AuthError*            401/403/419: the token cannot be used          3
+            └── UnexpectedAnswer*     5xx after retries, a redirect, HTML, or JSON
+                                      of the wrong shape                              3
 
-Only ``concord_etl.cli`` turns these into exit codes (see ``exit_code``).
-Messages never contain the API token.
+    * also an AbortRun: the run stops, and a rerun resumes it once the cause is fixed.
+
+Only ``concord_etl.cli`` turns these into exit codes (``exit_code``). Messages never contain
+the API token.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+__all__ = [
+    "AbortRun",
+    "ApiError",
+    "AuthError",
+    "ConcordError",
+    "ConfigError",
+    "CrmError",
+    "InputError",
+    "JournalError",
+    "MappingError",
+    "OutcomeUnknown",
+    "RateLimited",
+    "RecordRejected",
+    "RunLocked",
+    "TransportError",
+    "UnexpectedAnswer",
+    "Unreachable",
+    "UsageError",
+    "exit_code",
+]
+
 
 class ConcordError(Exception):
     """Root of every error concord-etl raises on purpose."""
 
     exit_code = 1
+
+
+# -- fix the input and rerun (nothing was sent) ----------------------------------------------
 
 
 class UsageError(ConcordError):
@@ -97,20 +126,55 @@ class JournalError(UsageError):
     """The journal belongs to another input or mapping, or cannot be read."""
 
 
-class ValidationFailed(ConcordError):
-    """Rows failed validation and the caller asked for strict behaviour."""
-
-    exit_code = 1
+# -- stop the run; rerunning resumes ---------------------------------------------------------
 
 
-class RunLocked(ConcordError):
-    """Another run holds the lock (e.g. the same report started twice by cron)."""
+class AbortRun(ConcordError):
+    """The run cannot go on now; rerunning the same command resumes it (exit 3)."""
 
     exit_code = 3
 
 
-class ApiError(ConcordError):
-    """The CRM answered with an error, or did not answer."""
+class RunLocked(AbortRun):
+    """Another run holds the lock (the same import or report started twice)."""
+
+
+# -- talking to the CRM ------------------------------------------------------------------------
+
+
+class CrmError(ConcordError):
+    """A request to the CRM failed; ``method`` and ``url`` (never the token) say which."""
+
+    def __init__(self, message: str, *, method: str | None = None, url: str | None = None) -> None:
+        self.method = method
+        self.url = url
+        super().__init__(message)
+
+
+class TransportError(CrmError):
+    """No answer came back (connection refused or reset, timeout, TLS failure)."""
+
+
+class Unreachable(TransportError, AbortRun):
+    """The CRM could not be reached, or reads kept failing after every retry."""
+
+
+class OutcomeUnknown(CrmError):
+    """A write was sent but no trustworthy answer came back, so it may have been applied.
+
+    Never send it again blindly: look the record up by the row's match key first.
+    ``status`` is the 5xx that came back, or ``None`` when there was no answer at all.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, status: int | None = None, **kw: Any) -> None:
+        self.status = status
+        super().__init__(message, **kw)
+
+
+class ApiError(CrmError):
+    """The CRM answered with an error status; ``body`` is an excerpt of its answer."""
 
     def __init__(
         self,
@@ -123,18 +187,12 @@ class ApiError(ConcordError):
         headers: dict[str, str] | None = None,
     ) -> None:
         self.status = status
-        self.method = method
-        self.url = url
         self.body = body
         self.headers = headers or {}
-        super().__init__(message)
+        super().__init__(message, method=method, url=url)
 
 
-class TransientApiError(ApiError):
-    """Worth retrying later: 429, 5xx, timeouts, connection errors."""
-
-
-class RateLimited(TransientApiError):
+class RateLimited(ApiError):
     """429 Too Many Attempts; ``retry_after`` is the server's hint in seconds."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
@@ -142,34 +200,24 @@ class RateLimited(TransientApiError):
         super().__init__(message, **kw)
 
 
-class OutcomeUnknown(TransientApiError):
-    """A write was sent but its outcome is unknown (no answer, timeout, 5xx)."""
-
-
-class AbortRun(ApiError):
-    """The run cannot go on now; rerunning the same command resumes it (exit 3)."""
-
-    exit_code = 3
-
-
-class AuthError(AbortRun):
-    """401/403/419: the token is wrong, lacks API access, or a browser header was sent."""
-
-
-class Unreachable(AbortRun):
-    """The CRM could not be reached after retries."""
-
-
 class RecordRejected(ApiError):
-    """The CRM refused this one record (422, 404, 409, 400): reject the row, go on."""
+    """The CRM refused this one record (422, 400, 404, 409, 413): reject the row, go on."""
 
     def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None, **kw: Any) -> None:
         self.errors = errors or {}
         super().__init__(message, **kw)
 
 
+class AuthError(ApiError, AbortRun):
+    """401/403/419: the token is wrong, lacks API access, or a browser header was sent."""
+
+
+class UnexpectedAnswer(ApiError, AbortRun):
+    """The CRM kept failing (5xx on a read), redirected, or answered something unusable."""
+
+
 def exit_code(error: BaseException) -> int:
-    """The process exit code for an error (see SPEC §2)."""
+    """The process exit code for an error (see the README's exit-code table)."""
     if isinstance(error, ConcordError):
         return error.exit_code
     if isinstance(error, KeyboardInterrupt):

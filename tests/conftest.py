@@ -12,10 +12,7 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE_DATA = REPO / "sample_data"
-MAPPINGS = REPO / "mappings"
-TOKEN = "test-token"
+from tests.helpers import REPO, TOKEN
 
 
 @pytest.fixture(autouse=True)

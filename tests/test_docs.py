@@ -27,8 +27,8 @@ from concord_etl.mapping import columns as mapping_columns
 from concord_etl.mapping import load_mapping
 from concord_etl.mapping import loader as mapping_loader
 from concord_etl.mapping import model as mapping_model
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
 MAPPINGS = sorted((REPO / "mappings").glob("*.yaml"))
 REPORTS = sorted((REPO / "mappings" / "reports").glob("*.yaml"))

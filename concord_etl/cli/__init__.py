@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from concord_etl import __version__
+from concord_etl._version import __version__
 from concord_etl.cli.common import CONTEXT
 
 

@@ -7,7 +7,7 @@
 * Every request goes through the :class:`~concord_etl.crm.pacing.Pacer` (rate limit).
 * Retries: a 429 is never committed, so it is retried (reads and writes) after the pacer's
   wait. Reads are retried on 5xx, timeouts and connection errors with exponential backoff +
-  jitter, then :class:`Unreachable`. Writes are retried only when the connection failed
+  jitter, then :class:`UnexpectedAnswer` (5xx) or :class:`Unreachable` (no answer). Writes are retried only when the connection failed
   *before* the request was sent; anything after (read timeout, reset, 5xx) is
   :class:`OutcomeUnknown` at once — the uploader reconciles by match key.
 * Errors (see :mod:`concord_etl.errors`) carry method, URL (no secrets), status and a body
@@ -22,11 +22,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
 
-from concord_etl import __version__
+from concord_etl._version import __version__
 from concord_etl.crm.fields import ResourceFields, parse_create_fields
 from concord_etl.crm.pacing import Pacer, parse_rate_headers
 from concord_etl.crm.wire import (
@@ -34,24 +35,26 @@ from concord_etl.crm.wire import (
     MAX_PER_PAGE,
     WRITE_METHODS,
     SearchQuery,
-    _json_or_none,
-    _record_path,
     as_datetime,
     as_decimal,
     classify_status,
     display_url,
     encode_json,
+    json_or_none,
+    record_path,
     search_plan,
     sent_before_failure,
 )
 from concord_etl.errors import (
     ApiError,
+    CrmError,
     OutcomeUnknown,
     RateLimited,
     RecordRejected,
+    UnexpectedAnswer,
     Unreachable,
 )
-from concord_etl.settings import Secret, check_token, normalise_url
+from concord_etl.settings import Secret, check_token, load_settings, normalise_url
 
 __all__ = [
     "MAX_PER_PAGE",
@@ -63,6 +66,7 @@ __all__ = [
     "as_datetime",
     "as_decimal",
     "classify_status",
+    "connect",
     "display_url",
     "encode_json",
     "search_plan",
@@ -163,17 +167,17 @@ class ConcordClient:
 
     def show(self, resource: str, record_id: int | str, params: Mapping[str, Any] | None = None
              ) -> dict[str, Any]:
-        return self.request("GET", _record_path(resource, record_id), params=params)
+        return self.request("GET", record_path(resource, record_id), params=params)
 
     def create(self, resource: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self.request("POST", _record_path(resource), body=body)
+        return self.request("POST", record_path(resource), body=body)
 
     def update(self, resource: str, record_id: int | str, body: Mapping[str, Any]
                ) -> dict[str, Any]:
-        return self.request("PUT", _record_path(resource, record_id), body=body)
+        return self.request("PUT", record_path(resource, record_id), body=body)
 
     def delete(self, resource: str, record_id: int | str) -> None:
-        self.request("DELETE", _record_path(resource, record_id))
+        self.request("DELETE", record_path(resource, record_id))
 
     def me(self) -> dict[str, Any]:
         """The token's user (a cheap connectivity and auth check)."""
@@ -181,7 +185,7 @@ class ConcordClient:
 
     def create_fields(self, resource: str) -> list[dict[str, Any]]:
         """The raw JSON array of ``GET /api/{resource}/create-fields``."""
-        payload = self.request("GET", _record_path(resource) + "/create-fields")
+        payload = self.request("GET", record_path(resource) + "/create-fields")
         if isinstance(payload, dict):
             payload = payload.get("data", [])
         return list(payload or [])
@@ -195,7 +199,7 @@ class ConcordClient:
         query = dict(params or {})
         query["page"] = page
         query["per_page"] = max(1, min(int(per_page), MAX_PER_PAGE))
-        payload = self.request("GET", _record_path(resource), params=query)
+        payload = self.request("GET", record_path(resource), params=query)
         if isinstance(payload, list):                # a non-paginated collection
             return {"data": payload, "meta": {"current_page": 1, "last_page": 1}}
         return payload or {"data": [], "meta": {}}
@@ -326,7 +330,7 @@ class ConcordClient:
     def _result(self, response: requests.Response, call: _Call, failures: int) -> Any:
         status = response.status_code
         if not 200 <= status < 300:
-            payload = _json_or_none(response)
+            payload = json_or_none(response)
             cls, what = classify_status(status, payload, call.method, failures)
             if 300 <= status < 400:
                 what += f" to {response.headers.get('Location', '?')}; check the URL"
@@ -340,16 +344,20 @@ class ConcordClient:
         except ValueError:
             kind = response.headers.get("Content-Type", "?")
             what = f"the answer is not JSON ({kind}); is the URL the Concord site root?"
-            raise self._error(ApiError, response, call, what) from None
+            raise self._error(UnexpectedAnswer, response, call, what) from None
 
-    def _error(self, cls: type[ApiError], response: requests.Response, call: _Call, what: str,
-               **extra: Any) -> ApiError:
+    def _error(self, cls: type[CrmError], response: requests.Response, call: _Call, what: str,
+               **extra: Any) -> CrmError:
+        message = f"{call.method} {call.shown}: {what}"
+        if not issubclass(cls, ApiError):      # OutcomeUnknown: a 5xx answer to a write
+            return OutcomeUnknown(message, status=response.status_code, method=call.method,
+                                  url=call.shown)
         excerpt = response.text[:EXCERPT_CHARS].replace(self._token.reveal(), "***")
         headers = {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
         if cls is RateLimited:
             extra["retry_after"] = parse_rate_headers(response.headers,
                                                       wall_now=time.time()).retry_after
-        return cls(f"{call.method} {call.shown}: {what}", status=response.status_code,
+        return cls(message, status=response.status_code,
                    method=call.method, url=call.shown, body=excerpt, headers=headers, **extra)
 
 
@@ -366,3 +374,25 @@ class _Call:
     @property
     def shown(self) -> str:
         return display_url(self.url, self.params)
+
+
+def connect(
+    url: str | None = None,
+    *,
+    token: str | Secret | None = None,
+    token_file: str | Path | None = None,
+    allow_insecure_http: bool = False,
+    **client_options: Any,
+) -> ConcordClient:
+    """A client for the CRM named by the arguments, else by ``CONCORD_URL``/``CONCORD_TOKEN``
+    (or a ``.env`` file in the working directory); see :func:`concord_etl.settings.load_settings`.
+
+    ``client_options`` go to :class:`ConcordClient` (``timeout``, ``retry``, ``pacer``, ...).
+    """
+    settings = load_settings(
+        url, token=token, token_file=token_file, allow_insecure_http=allow_insecure_http
+    )
+    return ConcordClient(
+        settings.url, settings.token, allow_insecure_http=settings.allow_insecure_http,
+        **client_options,
+    )

@@ -6,7 +6,7 @@ it can also be built offline from the ``type:`` declarations of a mapping.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +57,7 @@ class ResourceFields:
     def __contains__(self, attribute: object) -> bool:
         return attribute in self.fields
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[FieldSpec]:
         return iter(self.fields.values())
 
 

@@ -189,7 +189,7 @@ class Pacer:
         presumed = self._anchor is not None and not self._confirmed
         if probing and presumed and self._probe is not None and self._probe.presumed:
             return None                              # the head of a cautious release is out
-        if presumed and self._issued:
+        if presumed and self._issued and self._anchor is not None:
             head_start = self._anchor + 2 * self._step() - now
             if head_start > 0:       # the head goes alone: it anchors the window precisely
                 return head_start

@@ -17,10 +17,13 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.wire import as_datetime
 from concord_etl.errors import ConfigError, RecordRejected
+
+if TYPE_CHECKING:
+    from concord_etl.crm.client import ConcordClient
 
 PER_PAGE = 100
 RELATIONS = ("companies", "contacts", "deals")
@@ -71,7 +74,7 @@ def list_params(
     return params
 
 
-def fetch_page(client: Any, resource: str, number: int, params: dict[str, Any]) -> Record:
+def fetch_page(client: ConcordClient, resource: str, number: int, params: dict[str, Any]) -> Record:
     """One page; a 404 on the list means the CRM has no such resource."""
     try:
         return client.page(resource, page=number, per_page=PER_PAGE, params=params)
@@ -82,7 +85,7 @@ def fetch_page(client: Any, resource: str, number: int, params: dict[str, Any]) 
         raise
 
 
-def suggested_workers(client: Any) -> int:
+def suggested_workers(client: ConcordClient) -> int:
     """How many pages to fetch at once: the pacer's suggestion, between 1 and MAX_WORKERS."""
     pacer = getattr(client, "pacer", None)
     suggest: Callable[[], int] | None = getattr(pacer, "suggest_concurrency", None)
@@ -106,7 +109,7 @@ def _last_page(page: Record) -> int:
         return 1
 
 
-def pages_in_order(client: Any, resource: str, params: dict[str, Any]) -> Iterator[list[Record]]:
+def pages_in_order(client: ConcordClient, resource: str, params: dict[str, Any]) -> Iterator[list[Record]]:
     """Every page of the list, fetched a few at a time after the first, yielded in order."""
     first = fetch_page(client, resource, 1, params)
     yield _data(first)
@@ -132,14 +135,14 @@ def pages_in_order(client: Any, resource: str, params: dict[str, Any]) -> Iterat
 
 
 def pages_until(
-    client: Any, resource: str, params: dict[str, Any], since: datetime
+    client: ConcordClient, resource: str, params: dict[str, Any], since: datetime
 ) -> Iterator[list[Record]]:
     """Pages newest first, one at a time, until a record older than ``since`` shows up."""
     number = 1
     while True:
         page = fetch_page(client, resource, number, params)
         data = _data(page)
-        fresh = []
+        fresh: list[Record] = []
         for record in data:
             updated = timestamp(record.get("updated_at"))
             if updated is not None and updated < since:
@@ -155,7 +158,7 @@ def pages_until(
 
 
 def iter_records(
-    client: Any,
+    client: ConcordClient,
     resource: str,
     *,
     since: datetime | None = None,

@@ -19,11 +19,11 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from concord_etl.errors import (
-    ApiError,
     AuthError,
+    CrmError,
     OutcomeUnknown,
     RecordRejected,
-    Unreachable,
+    UnexpectedAnswer,
 )
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -84,7 +84,7 @@ def search_plan(field: str, values: Iterable[Any], *, batch: int = MAX_PER_PAGE,
 
 # -- helpers ----------------------------------------------------------------------------------
 def classify_status(status: int, payload: Any, method: str, failures: int = 0
-                    ) -> tuple[type[ApiError], str]:
+                    ) -> tuple[type[CrmError], str]:
     """The error class and message for an HTTP error status (token-free)."""
     said = _server_message(payload) or f"HTTP {status}"
     if status == 401:
@@ -93,7 +93,7 @@ def classify_status(status: int, payload: Any, method: str, failures: int = 0
         return AuthError, (f"the token's user may not use the API ({status} {said}); an "
                            "administrator must enable API access for that user in Concord")
     if status == 403 and "search field" in said.lower():
-        return ApiError, f"the CRM cannot search that field ({status} {said})"
+        return UnexpectedAnswer, f"the CRM cannot search that field ({status} {said})"
     if status == 403:
         return AuthError, f"the CRM refused ({status} {said}); the token's user lacks permission"
     if status == 419:
@@ -105,10 +105,10 @@ def classify_status(status: int, payload: Any, method: str, failures: int = 0
         return OutcomeUnknown, (f"server error ({status} {said}): the write may or may not have "
                                 "been applied; reconcile before sending it again")
     if status >= 500:
-        return Unreachable, f"server error ({status} {said}) after {failures + 1} attempts"
+        return UnexpectedAnswer, f"server error ({status} {said}) after {failures + 1} attempts"
     if 300 <= status < 400:
-        return ApiError, f"the CRM answered with a redirect ({status})"
-    return ApiError, f"unexpected answer ({status} {said})"
+        return UnexpectedAnswer, f"the CRM answered with a redirect ({status})"
+    return UnexpectedAnswer, f"unexpected answer ({status} {said})"
 
 
 def sent_before_failure(exc: Exception) -> bool:
@@ -147,7 +147,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(message)
 
 
-def _record_path(resource: str, record_id: int | str | None = None) -> str:
+def record_path(resource: str, record_id: int | str | None = None) -> str:
     if not _RESOURCE.match(resource):
         message = f"not a Concord resource name: {resource!r}"
         raise ValueError(message)
@@ -156,7 +156,7 @@ def _record_path(resource: str, record_id: int | str | None = None) -> str:
     return f"/{resource}/{quote(str(record_id), safe='')}"
 
 
-def _json_or_none(response: requests.Response) -> Any:
+def json_or_none(response: requests.Response) -> Any:
     try:
         return response.json()
     except ValueError:

@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from concord_etl import __version__
+from concord_etl._version import __version__
 from concord_etl.crm.fields import FieldSpec, ResourceFields, parse_create_fields
 from concord_etl.crm.pages import Record, iter_records, parse_since, timestamp
 from concord_etl.errors import ConfigError, MappingError, RecordRejected
@@ -31,6 +31,9 @@ from concord_etl.mapping.model import ColumnSpec, Mapping
 from concord_etl.output.columns import ColumnDef
 from concord_etl.output.csv_writer import CsvWriter
 from concord_etl.output.xlsx_writer import EXCEL_MAX_ROWS, WorkbookWriter
+
+if TYPE_CHECKING:
+    from concord_etl.crm.client import ConcordClient
 
 FORMATS = ("xlsx", "csv")
 # Fields every export can show besides the resource's create-fields.
@@ -137,7 +140,7 @@ def _joiner(split: str | None) -> str:
     return split if split.strip() == "" or split.endswith(" ") else f"{split} "
 
 
-def fetch_fields(client: Any, resource: str) -> ResourceFields:
+def fetch_fields(client: ConcordClient, resource: str) -> ResourceFields:
     """The resource's fields; an unknown resource is a ``ConfigError``."""
     try:
         return parse_create_fields(resource, client.create_fields(resource))
@@ -174,7 +177,7 @@ class SheetJob:
     def relations(self) -> list[str]:
         return [c.spec.attribute for c in self.columns if c.spec.type == "Association"]
 
-    def records_iter(self, client: Any, progress: Progress | None = None) -> Iterator[Record]:
+    def records_iter(self, client: ConcordClient, progress: Progress | None = None) -> Iterator[Record]:
         for record in iter_records(client, self.resource, since=self.since, query=self.query,
                                    relations=self.relations):
             updated = timestamp(record.get("updated_at"))
@@ -197,7 +200,7 @@ class SheetJob:
         if updated == self.newest:
             self.newest_ids.add(record.get("id"))
 
-    def rows(self, client: Any, *, csv: bool = False,
+    def rows(self, client: ConcordClient, *, csv: bool = False,
              progress: Progress | None = None) -> Iterator[list[Any]]:
         columns = self.columns
         for record in self.records_iter(client, progress):
@@ -221,7 +224,7 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def run_info(client: Any, jobs: list[SheetJob], extra: dict[str, Any] | None = None
+def run_info(client: ConcordClient, jobs: list[SheetJob], extra: dict[str, Any] | None = None
              ) -> list[tuple[str, Any]]:
     """The "Run info" sheet: when, where (URL without token), what, filters, counts, version."""
     pairs: list[tuple[str, Any]] = [
@@ -282,9 +285,9 @@ def split_counts(names: list[str], records: int, max_rows: int) -> dict[str, int
 
 
 def export_resource(
-    client: Any,
+    client: ConcordClient,
     resource: str,
-    output: Path,
+    output: str | Path,
     options: ExportOptions | None = None,
     *,
     progress: Progress | None = None,

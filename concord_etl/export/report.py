@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import FieldSpec, ResourceFields
 from concord_etl.crm.pages import iter_records, parse_since
@@ -42,6 +42,9 @@ from concord_etl.mapping import load_mapping
 from concord_etl.mapping.document import DocumentChecker, KeyPath, read_document
 from concord_etl.mapping.model import Mapping
 from concord_etl.output.xlsx_writer import WorkbookWriter
+
+if TYPE_CHECKING:
+    from concord_etl.crm.client import ConcordClient
 
 RESOURCES = ("contacts", "companies", "deals", "products", "activities", "notes")
 CHARTS = ("bar", "column", "pie")
@@ -215,7 +218,7 @@ def _resolve(report_path: Path, name: str) -> Path:
 class _Run:
     """One run of a report: fields per resource, sheet jobs, totals."""
 
-    def __init__(self, client: Any, report: ReportDef, state: ReportState) -> None:
+    def __init__(self, client: ConcordClient, report: ReportDef, state: ReportState) -> None:
         self.client = client
         self.report = report
         self.state = state
@@ -227,7 +230,8 @@ class _Run:
         return self._fields[resource]
 
     def job(self, sheet: SheetDef) -> SheetJob:
-        since, skip = None, frozenset()
+        since: datetime | None = None
+        skip: frozenset[int] = frozenset()
         if sheet.since == LAST_RUN:
             mark = self.state.watermark(sheet.name, sheet.resource, sheet.query)
             if mark is not None:
@@ -273,7 +277,7 @@ def _same_records(job: SheetJob, resource: str, since: datetime | None, query: s
 
 
 def run_report(
-    client: Any,
+    client: ConcordClient,
     report: ReportDef,
     *,
     output: Path | None = None,

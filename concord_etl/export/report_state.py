@@ -104,7 +104,8 @@ class Watermark:
         at = timestamp(data.get("at"))
         if at is None:
             return None
-        ids = data.get("ids") if isinstance(data.get("ids"), list) else []
+        raw_ids = data.get("ids")
+        ids = raw_ids if isinstance(raw_ids, list) else []
         return cls(at=at, ids=frozenset(ids), resource=str(data.get("resource") or ""),
                    query=data.get("query"))
 
@@ -126,7 +127,8 @@ class ReportState:
             return cls()
         if not isinstance(data, dict):
             return cls()
-        marks = data.get("watermarks") if isinstance(data.get("watermarks"), dict) else {}
+        raw_marks = data.get("watermarks")
+        marks = raw_marks if isinstance(raw_marks, dict) else {}
         watermarks = {str(name): mark for name, raw in marks.items()
                       if (mark := Watermark.from_dict(raw)) is not None}
         return cls(last_run=timestamp(data.get("last_run")), output=data.get("output"),

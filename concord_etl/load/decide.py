@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import ResourceFields
 from concord_etl.load.payloads import build_body, changed_fields
@@ -19,6 +19,9 @@ from concord_etl.mapping.model import Mapping
 from concord_etl.validate.lookups import Resolver, normalise_key
 from concord_etl.validate.relations import Relations
 from concord_etl.validate.transforms import is_empty
+
+if TYPE_CHECKING:
+    from concord_etl.crm.client import ConcordClient
 
 # Per resource: fields whose value is unique in the CRM, usable to verify an unknown outcome.
 UNIQUE_KEYS = {
@@ -61,7 +64,7 @@ class Decider:
         self,
         mapping: Mapping,
         fields: ResourceFields,
-        client: Any,
+        client: ConcordClient,
         resolver: Resolver,
     ) -> None:
         self.mapping = mapping

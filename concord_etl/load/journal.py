@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from concord_etl import __version__
+from concord_etl._version import __version__
 from concord_etl.errors import JournalError
 
 STATES = ("pending", "sent", "done", "rejected", "failed", "unverified", "skipped")

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import ResourceFields, parse_create_fields
 from concord_etl.errors import AbortRun
@@ -28,6 +28,9 @@ from concord_etl.read.inputs import estimate_rows, open_input, raw_rows, results
 from concord_etl.validate.chunk import reasons_by_row, validate_frame
 from concord_etl.validate.lookups import Resolver
 from concord_etl.validate.schema import build_validator
+
+if TYPE_CHECKING:
+    from concord_etl.crm.client import ConcordClient
 
 COUNTED = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
 
@@ -100,9 +103,9 @@ class Importer:
 
     def __init__(
         self,
-        path: Path,
+        path: str | Path,
         mapping: Mapping,
-        client: Any,
+        client: ConcordClient,
         options: ImportOptions | None = None,
         *,
         progress: ProgressFn | None = None,
@@ -241,7 +244,7 @@ class Importer:
         rows: list[RowWork] = []
         records = values.to_dict("index") if len(values.columns) else {}
         for index, row_no in zip(frame.index, frame["_row"].tolist(), strict=True):
-            work = RowWork(row=int(row_no), values=dict(records.get(index, {})))
+            work = RowWork(row=int(row_no), values={str(k): v for k, v in records.get(index, {}).items()})
             work.defaulted = defaulted_fields.get(index, frozenset())
             if index in chunk.rejected or int(row_no) in errors:
                 for reason in errors.get(int(row_no), ["invalid row"]):
@@ -363,9 +366,9 @@ class Importer:
 
 
 def run_import(
-    path: Path,
+    path: str | Path,
     mapping: Mapping,
-    client: Any,
+    client: ConcordClient,
     options: ImportOptions | None = None,
     *,
     progress: ProgressFn | None = None,

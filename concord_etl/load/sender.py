@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import TYPE_CHECKING
 
 from concord_etl.errors import AbortRun, OutcomeUnknown, RecordRejected
 from concord_etl.load.decide import Decider, RowWork
@@ -18,6 +18,9 @@ from concord_etl.load.journal import Journal, Op
 from concord_etl.load.payloads import jsonable
 from concord_etl.validate.lookups import normalise_key
 from concord_etl.validate.transforms import is_empty
+
+if TYPE_CHECKING:
+    from concord_etl.crm.client import ConcordClient
 
 MAX_SEND_ATTEMPTS = 3
 MAX_WORKERS = 32   # threads are started lazily; how many are busy follows the pacer
@@ -29,7 +32,7 @@ class Sender:
 
     def __init__(
         self,
-        client: Any,
+        client: ConcordClient,
         journal: Journal,
         resource: str,
         *,
@@ -130,6 +133,7 @@ class Sender:
                     record = self.client.create(resource, row.body())
                     row.action, row.record_id = "created", int(record["id"])
                 else:
+                    assert row.record_id is not None
                     record = self.client.update(resource, row.record_id, row.body())
                     row.action = "updated"
                 return

@@ -1,9 +1,11 @@
-"""Readers: open a CSV or spreadsheet file as a ``Table`` of raw cells, streamed in chunks.
+"""Reading: a CSV or spreadsheet file opened as a ``Table`` of raw cells, streamed in chunks.
 
 ``open_table(path, ...)`` detects the format from the file name (and its first bytes),
 finds the header, checks it, and returns a ``Table`` whose ``frames()`` yields pandas
 DataFrames of at most ``chunk_rows`` rows, each with a ``_row`` column (1-based line/row
-number of the record in the file). See docs/DESIGN.md, "Readers contract".
+number of the record in the file). ``csv_reader`` (with ``encoding`` and ``dialect``
+detection) and ``excel_reader`` do the reading; ``inputs`` opens an import's input with its
+mapping's hints and lays out the results file like it. See docs/DESIGN.md, "Reading".
 """
 
 from __future__ import annotations

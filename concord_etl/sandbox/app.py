@@ -140,6 +140,6 @@ class App:
         if not self.config.quiet:
             query = f"?{req.query_string}" if req.query_string else ""
             note = " (dropped)" if resp.drop else ""
-            line = (f"{entry['ts'][11:23]} {req.method} {req.path}{query} -> {resp.status}{note}"
+            line = (f"{str(entry['ts'])[11:23]} {req.method} {req.path}{query} -> {resp.status}{note}"
                     f" user={user_id} {elapsed * 1000:.1f}ms")
             print(line, file=sys.stderr, flush=True)

@@ -235,7 +235,7 @@ def _sync_options(store: Store, cf: Row, names: list[tuple[str, dict[str, Any]]]
             option.update(name=name, display_order=opt.get("display_order") or i,
                           swatch_color=opt.get("swatch_color", option.get("swatch_color")))
             store.put("options", option)
-            keep.add(oid)
+            keep.add(int(option["id"]))
         else:
             keep.add(create_option(store, cf, name, opt.get("swatch_color"))["id"])
     removed = set(current) - keep

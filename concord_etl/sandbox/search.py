@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -148,7 +149,7 @@ def order_rows(resource: Resource, rows: list[Row], order: str | None) -> list[R
     for attr, direction in reversed(specs):
         present = [r for r in result if r.get(attr) is not None]
         nulls = [r for r in result if r.get(attr) is None]
-        present.sort(key=lambda r, a=attr: _sort_key(r.get(a)), reverse=direction == "desc")
+        present.sort(key=functools.partial(_attr_sort_key, attr), reverse=direction == "desc")
         result = nulls + present if direction == "asc" else present + nulls
     return result
 
@@ -162,6 +163,10 @@ def _parse_order(resource: Resource, order: str | None) -> list[tuple[str, str]]
         direction = direction.strip().lower() or "asc"
         specs.append((attr.strip(), direction if direction in ("asc", "desc") else "asc"))
     return specs or [resource.default_order]
+
+
+def _attr_sort_key(attr: str, row: Row) -> Any:
+    return _sort_key(row.get(attr))
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

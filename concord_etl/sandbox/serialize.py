@@ -34,6 +34,7 @@ def related_json(store: Store, related: str, rid: Any) -> dict[str, Any] | None:
         return None
     if related == "users":
         return user_json(row)
+    keys: tuple[str, ...]
     if related == "countries":
         keys = ("id", "name", "iso_3166_2", "iso_3166_3")
     elif related == "pipeline-stages":

@@ -67,10 +67,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def parse_request(self) -> bool:
         """Request line + headers into a plain lower-cased dict (faster than email.parser)."""
-        self.command = None
+        self.command = None  # type: ignore[assignment]
         self.request_version = self.default_request_version
         self.close_connection = True
-        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")  # type: ignore[attr-defined]
         words = self.requestline.split()
         if len(words) != 3 or not words[2].startswith("HTTP/1."):
             self.send_error(400, f"Bad request line {self.requestline!r}")

@@ -99,9 +99,9 @@ class Store:
         wanted = _index_key(value)
         found = []
         for rid in sorted(index.get(wanted, ())):
-            row = self.get(coll, rid)
-            if row is not None and wanted in _index_keys(row, attr):
-                found.append(row)
+            hit = self.get(coll, rid)
+            if hit is not None and wanted in _index_keys(hit, attr):
+                found.append(hit)
         return found
 
     def linked(self, ref: Ref, resource: str) -> list[int]:

@@ -7,7 +7,7 @@ from typing import Any
 from . import values
 from .resources import Field
 
-EMPTY = (None, "", [], {})
+EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
 class HttpError(Exception):

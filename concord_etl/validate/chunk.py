@@ -219,10 +219,10 @@ def _values(
         if name in plan.defaults:
             series = _fill(series, plan.defaults[name])
         data[name] = series
-    values = pd.DataFrame(data, index=prepared.index)
+    frame = pd.DataFrame(data, index=prepared.index)
     if len(rejected):
-        values.loc[rejected] = pd.NA
-    return values
+        frame.loc[rejected] = pd.NA
+    return frame
 
 
 def _is_list(plan: Validator, name: str) -> bool:

@@ -58,7 +58,7 @@ class DateRule:
             parsed = parsed.dt.tz_localize(None)
         out = parsed.dt.strftime(DATETIME_OUT if self.with_time else DATE_OUT)
         good = parsed.notna().to_numpy(dtype=bool)
-        values = [v if g else pd.NA for v, g in zip(out.tolist(), good, strict=True)]
+        values: list[object] = [v if g else pd.NA for v, g in zip(out.tolist(), good, strict=True)]
         return good.tolist(), values
 
     def _judge_cell(self, value: object) -> tuple[bool, object]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -34,7 +33,7 @@ class KeyTracker:
     """
 
     def __init__(self) -> None:
-        self._first: dict[str, int] = {}
+        self._first: dict[object, int] = {}
         self._lock = threading.Lock()
 
     def reset(self) -> None:
@@ -66,7 +65,7 @@ class KeyTracker:
         with self._lock:
             first = self._first
             known = np.fromiter(
-                map(first.get, keys, repeat(-1)), dtype=np.int64, count=len(keys)
+                (first.get(key, -1) for key in keys), dtype=np.int64, count=len(keys)
             )
             new = known < 0
             if new.any():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import parse_create_fields
 from concord_etl.mapping.model import Mapping
@@ -18,6 +18,9 @@ from concord_etl.validate.chunk import reasons_by_row, validate_frame
 from concord_etl.validate.lookups import Resolver
 from concord_etl.validate.relations import Relations
 from concord_etl.validate.schema import build_validator, fields_from_mapping
+
+if TYPE_CHECKING:
+    from concord_etl.crm.client import ConcordClient
 
 SAMPLE_ERRORS = 10
 # pandera's fixed cost per failing check and chunk makes big chunks pay (see bench_validate)
@@ -46,16 +49,18 @@ class ValidationSummary:
 
 
 def validate_file(
-    path: Path,
+    path: str | Path,
     mapping: Mapping,
     *,
-    client: Any = None,
-    results_path: Path | None = None,
+    client: ConcordClient | None = None,
+    results_path: str | Path | None = None,
     sheet: str | int | None = None,
     chunk_rows: int = VALIDATE_CHUNK_ROWS,
 ) -> ValidationSummary:
     """Validate every row of ``path``; write rejected rows (with reasons) to ``results_path``."""
     started = time.monotonic()
+    path = Path(path)
+    results_path = None if results_path is None else Path(results_path)
     table = open_input(path, mapping, sheet=sheet, chunk_rows=chunk_rows)
     if client is not None:
         fields = parse_create_fields(mapping.resource, client.create_fields(mapping.resource))

@@ -186,7 +186,7 @@ def _evaluate(
         raw = series.to_numpy(dtype=object)
         is_text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=n)
         typed = series.notna().to_numpy() & ~is_text
-        text = pd.Series(np.where(is_text, raw, None), index=series.index).astype("str")
+        text = pd.Series(np.where(is_text, raw, None), index=series.index).astype("str")  # type: ignore[call-overload]
     fast = regex_mask(text, plain)
     if fast.any():
         part = text[fast]
@@ -206,7 +206,7 @@ def _evaluate(
         ok[slow] = slow_ok
         numbers[slow] = slow_values.to_numpy(dtype=float)
     for i in np.flatnonzero(typed):
-        number, problem = cell(series.iat[i])
+        number, problem = cell(series.iat[int(i)])
         ok[i] = problem is None
         numbers[i] = np.nan if problem else float(number)  # type: ignore[arg-type]
     return ok, numbers

@@ -8,6 +8,7 @@ rejecting a row whose key is unknown or ambiguous (with the reason naming the co
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from concord_etl.crm.fields import ResourceFields
@@ -56,7 +57,7 @@ class Relations:
             if lookup is not None and spec.field not in self.lookups:
                 self.lookups[spec.field] = (spec, lookup)
 
-    def resolve(self, rows: list[ResolvableRow]) -> None:
+    def resolve(self, rows: Sequence[ResolvableRow]) -> None:
         """Replace relation keys by ids; rows whose keys fail are rejected with the reason."""
         for field_name, (spec, lookup) in self.lookups.items():
             groups: dict[str, list[ResolvableRow]] = defaultdict(list)
@@ -65,7 +66,9 @@ class Relations:
                     continue
                 groups[self._scope_of(row, lookup)].append(row)
             for scope_value, group in groups.items():
-                scope = {"pipeline": scope_value} if scope_value else None
+                scope: dict[str, object] | None = (
+                    {"pipeline": scope_value} if scope_value else None
+                )
                 keys = [k for row in group for k in _as_keys(row.values.get(field_name))]
                 if lookup.by == "id":
                     keys = [k for k in keys if k.isdigit()]

@@ -46,7 +46,8 @@ class Outcome:
 
 
 class Rule(Protocol):
-    type: str
+    @property
+    def type(self) -> str: ...
 
     def evaluate(self, series: pd.Series) -> Outcome: ...
 
@@ -83,7 +84,7 @@ def spread(values: list[object], codes: np.ndarray, dtype: str, index: pd.Index)
     """``values[code]`` per cell as a Series of ``dtype``; code -1 gives NA."""
     if dtype == "object":
         return pd.Series(take_objects(values, codes), index=index, dtype=object)
-    small = pd.array(values, dtype=dtype)
+    small = pd.array(values, dtype=dtype)  # type: ignore[call-overload]
     return pd.Series(small.take(codes, allow_fill=True), index=index)
 
 
@@ -111,7 +112,7 @@ def typed_series(values: np.ndarray, index: pd.Index, dtype: str) -> pd.Series:
     """Normalised values as a Series of ``dtype`` (object arrays with NA converted)."""
     if dtype == "object":
         return pd.Series(values, index=index, dtype=object)
-    return pd.Series(pd.array(values, dtype=dtype), index=index)
+    return pd.Series(pd.array(values, dtype=dtype), index=index)  # type: ignore[call-overload]
 
 
 def _text_as_cell(fn: UniqueFn) -> CellFn:

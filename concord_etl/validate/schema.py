@@ -132,7 +132,7 @@ class Validator:
         data[ROW_COLUMN] = rows
         for hidden, members in self.required_groups.items():
             filled = np.logical_or.reduce([data[m].notna().to_numpy() for m in members])
-            data[hidden] = pd.Series(np.where(filled, True, None), index=frame.index, dtype=object)
+            data[hidden] = pd.Series(np.where(filled, True, None), index=frame.index, dtype=object)  # type: ignore[call-overload, arg-type]
         if self.key_columns:
             keys = match_keys([data[c] for c in self.key_columns])
             data[DUPLICATE_COLUMN] = self.keys.first_rows(keys, rows)

@@ -134,7 +134,7 @@ def is_empty(value: object) -> bool:
     if isinstance(value, dict):
         return False
     try:
-        return bool(pd.isna(value))
+        return bool(pd.isna(value))  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return False
 
@@ -175,7 +175,7 @@ def split_items(series: pd.Series, sep: str) -> pd.Series:
     """
     codes, uniques = pd.factorize(as_text(series))
     with no_gc():
-        lists: list[object] = [_items(u, sep) or pd.NA for u in object_list(uniques)]
+        lists: list[object] = [_items(str(u), sep) or pd.NA for u in object_list(uniques)]
     return pd.Series(take_objects(lists, codes), index=series.index, dtype=object)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import TOKEN
+from tests.helpers.contract import TOKEN
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .helpers import admin, api, create, email, js, ok, uniq
+from tests.helpers.contract import admin, api, create, email, js, ok, uniq
 
 STATS_KEYS = {"requests", "by_status", "by_route", "rate_limited", "faults", "dropped", "records"}
 LOG_KEYS = {"id", "ts", "method", "path", "query", "status", "user_id", "resource", "record_id",

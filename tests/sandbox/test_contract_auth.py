@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import NOAPI, RATE_HEADERS, SAM, TOKEN, api, base, email, js, ok
+from tests.helpers.contract import NOAPI, RATE_HEADERS, SAM, TOKEN, api, base, email, js, ok
 
 UNAUTH = {"message": "Unauthenticated."}
 NO_API = {"error": "Your account is not authorized to perform API requests."}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import (
+from tests.helpers.contract import (
     MIDNIGHT_RE,
     api,
     create,

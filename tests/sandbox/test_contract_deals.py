@@ -10,7 +10,18 @@ from typing import Any
 
 import pytest
 
-from .helpers import MIDNIGHT_RE, TS_RE, api, create, js, lookup_id, show, stage_id, uniq, update
+from tests.helpers.contract import (
+    MIDNIGHT_RE,
+    TS_RE,
+    api,
+    create,
+    js,
+    lookup_id,
+    show,
+    stage_id,
+    uniq,
+    update,
+)
 
 
 def lock_message(status: str) -> dict[str, str]:

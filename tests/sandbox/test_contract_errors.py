@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from .helpers import api, base, create, js, ok, uniq
+from tests.helpers.contract import api, base, create, js, ok, uniq
 
 
 def assert_clean_json(resp: requests.Response) -> dict[str, Any]:

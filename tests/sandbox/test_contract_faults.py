@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from .helpers import admin, api, email, js, ok
+from tests.helpers.contract import admin, api, email, js, ok
 
 
 def emails_in_state(sb: Any) -> list[str]:

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from .helpers import api, base, create, ok, uniq
+from tests.helpers.contract import api, base, create, ok, uniq
 
 COUNT = 32
 META_KEYS = {"current_page", "from", "last_page", "links", "path", "per_page", "to", "total"}

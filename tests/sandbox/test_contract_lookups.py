@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import SAM, api, create, invalid, lookup_id, ok, stage_id, uniq, update
+from tests.helpers.contract import SAM, api, create, invalid, lookup_id, ok, stage_id, uniq, update
 
 UNKNOWN_USER = ("You provided a user that don't exists. You must add the user ID or the user "
                 "full name.")

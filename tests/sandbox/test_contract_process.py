@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import api, base, create, ok, option_ids, show, uniq
+from tests.helpers.contract import api, base, create, ok, option_ids, show, uniq
 
 
 def test_cli_probe(sandbox_process: Any, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from .helpers import RATE_HEADERS, SAM, admin, api, js, ok
+from tests.helpers.contract import RATE_HEADERS, SAM, admin, api, js, ok
 
 LIMIT = 5
 WINDOW = 2.0

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import api, create, email, js, phone, show, stage_id, uniq, update
+from tests.helpers.contract import api, create, email, js, phone, show, stage_id, uniq, update
 
 
 def contact(sb: Any, **values: Any) -> dict[str, Any]:

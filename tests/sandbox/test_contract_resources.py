@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import SAM, api, create, fields, js, ok, uniq
+from tests.helpers.contract import SAM, api, create, fields, js, ok, uniq
 
 PAGINATED = ["contacts", "companies", "deals", "products", "activities", "notes", "pipelines",
              "pipeline-stages", "sources", "industries", "users"]

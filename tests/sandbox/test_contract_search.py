@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import api, create, js, ok, uniq
+from tests.helpers.contract import api, create, js, ok, uniq
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import api, create, email, js, ok, show, stage_id, uniq
+from tests.helpers.contract import api, create, email, js, ok, show, stage_id, uniq
 
 CONTACT_MODEL = "Modules\\Contacts\\Models\\Contact"
 

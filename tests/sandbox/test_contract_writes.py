@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .helpers import (
+from tests.helpers.contract import (
     TS_RE,
     all_messages,
     api,

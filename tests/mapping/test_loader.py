@@ -18,8 +18,8 @@ from concord_etl.mapping import (
     mapping_from_dict,
 )
 from concord_etl.mapping.document import parse_document
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 BAD = REPO / "tests" / "data" / "mappings"
 
 MINIMAL = """\

@@ -20,8 +20,7 @@ from concord_etl.errors import MappingError
 from concord_etl.export.report import load_report, run_report
 from concord_etl.export.report_state import ReportState, lock_path
 from concord_etl.export.totals import Totals
-from tests.conftest import MAPPINGS, REPO, TOKEN
-from tests.helpers import last_json, run_cli, state
+from tests.helpers import MAPPINGS, REPO, TOKEN, last_json, run_cli, state
 
 
 def write_report(folder: Path, body: str) -> Path:

@@ -15,8 +15,7 @@ import pytest
 
 from concord_etl.errors import JournalError
 from concord_etl.load.journal import Journal, Op, file_hash, payload_hash
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO
 
 
 def open_journal(path: Path, **kw: object) -> Journal:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import TOKEN
-from helpers import (
+
+from tests.helpers import (
+    TOKEN,
     last_json,
     live,
     popen_cli,
@@ -195,7 +196,7 @@ def test_rerun_after_completion_sends_nothing(sandbox, tmp_path: Path) -> None:
     data = contacts_file(tmp_path / "contacts.csv", 8)
     mapping = write_mapping(tmp_path / "m.yaml", CONTACTS)
     run_cli(["import", str(data), "-m", str(mapping)], url=sandbox.url, token=TOKEN)
-    from helpers import request_log
+    from tests.helpers import request_log
 
     before = len(request_log(sandbox.url))
     again = run_cli(["import", str(data), "-m", str(mapping), "--json"], url=sandbox.url, token=TOKEN)

@@ -9,7 +9,8 @@ from typing import Any
 
 import requests
 
-TOKEN = "test-token"          # user 1 (tests/conftest.py starts sandboxes with it)
+from tests.helpers import TOKEN
+
 SAM = "sam-token"             # user 2, regular user with API access
 NOAPI = "noapi-token"         # user 6, access_api = false
 

@@ -299,7 +299,7 @@ def test_suggest_concurrency(
 def test_thread_pool_against_rate_limited_sandbox(sandbox_factory: Any) -> None:
     import requests
 
-    from tests.conftest import TOKEN
+    from tests.helpers import TOKEN
 
     sandbox = sandbox_factory(rate_limit=10, rate_window=1.0)
     pacer = Pacer()

@@ -7,8 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import MAPPINGS, SAMPLE_DATA, TOKEN
-from helpers import (
+
+from tests.helpers import (
+    MAPPINGS,
+    SAMPLE_DATA,
+    TOKEN,
     last_json,
     live,
     read_results,

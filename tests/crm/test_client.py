@@ -23,15 +23,15 @@ from concord_etl.crm.client import (
     search_plan,
 )
 from concord_etl.errors import (
-    ApiError,
     AuthError,
     OutcomeUnknown,
     RateLimited,
     RecordRejected,
+    UnexpectedAnswer,
     Unreachable,
 )
 from concord_etl.settings import Secret
-from tests.conftest import TOKEN
+from tests.helpers import TOKEN
 
 NO_SLEEP = {"sleep": lambda _s: None}
 
@@ -239,12 +239,12 @@ def test_server_errors_on_reads_are_retried(sandbox_factory: Any) -> None:
     assert client.stats.retries == sum(1 for e in log(sandbox) if e["status"] == 500) > 0
 
 
-def test_server_errors_exhaust_into_unreachable(sandbox_factory: Any) -> None:
+def test_server_errors_exhaust_into_an_unexpected_answer(sandbox_factory: Any) -> None:
     sandbox = sandbox_factory(fault_rate=1.0)
     delays: list[float] = []
     client = ConcordClient(sandbox.url, TOKEN, sleep=delays.append, random=lambda: 0.5,
                            retry=RetryPolicy(max_retries=3, backoff=0.5))
-    with pytest.raises(Unreachable) as info:
+    with pytest.raises(UnexpectedAnswer) as info:
         client.me()
     assert info.value.status == 500
     assert delays == [0.5, 1.0, 2.0]                               # exponential, jitter x1
@@ -334,11 +334,11 @@ def test_classify_status() -> None:
     assert classify_status(401, {"message": "Unauthenticated."}, "GET")[0] is AuthError
     assert classify_status(419, {"message": "CSRF token mismatch."}, "POST")[0] is AuthError
     assert classify_status(409, {"message": "locked"}, "PUT")[0] is RecordRejected
-    assert classify_status(503, None, "GET")[0] is Unreachable
+    assert classify_status(503, None, "GET")[0] is UnexpectedAnswer
     assert classify_status(502, None, "DELETE")[0] is OutcomeUnknown
     searching = {"message": "The provided search fields are not allowed."}
-    assert classify_status(403, searching, "GET")[0] is ApiError
-    assert classify_status(302, None, "GET")[0] is ApiError
+    assert classify_status(403, searching, "GET")[0] is UnexpectedAnswer
+    assert classify_status(302, None, "GET")[0] is UnexpectedAnswer
 
 
 def test_encode_json_accepts_everyday_python_values() -> None:

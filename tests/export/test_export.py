@@ -19,8 +19,7 @@ from concord_etl.crm.pages import parse_since
 from concord_etl.errors import ConfigError
 from concord_etl.export.exporter import ExportOptions, export_resource, output_format, public_url
 from concord_etl.mapping import load_mapping
-from tests.conftest import MAPPINGS, TOKEN
-from tests.helpers import last_json, request_log, run_cli, writes
+from tests.helpers import MAPPINGS, TOKEN, last_json, request_log, run_cli, writes
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "@SUM(1)"]
 

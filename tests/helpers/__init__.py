@@ -1,4 +1,8 @@
-"""Helpers for end-to-end tests: run the real CLI, read the sandbox's own view of the CRM."""
+"""The shared helpers of the test suite (the one place for them; conftest.py only has fixtures).
+
+Paths and the sandbox token, running the real CLI, and reading the sandbox's own view of the
+CRM. ``tests.helpers.contract`` has the raw-HTTP helpers of the sandbox contract suite.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,11 @@ from typing import Any
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE_DATA = REPO / "sample_data"
+MAPPINGS = REPO / "mappings"
+DATA = REPO / "tests" / "data"
+TOKEN = "test-token"          # user 1 of every sandbox the fixtures start
 
 
 def cli_env(url: str, token: str) -> dict[str, str]:

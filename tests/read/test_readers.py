@@ -18,8 +18,8 @@ from concord_etl.read import open_table, require_columns
 from concord_etl.read.dialect import sniff_delimiter
 from concord_etl.read.encoding import mojibake_warning
 from concord_etl.read.table import column_letter
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_data"
 FIXTURES = REPO / "tests" / "data" / "readers"
 

@@ -7,8 +7,20 @@ import shutil
 from pathlib import Path
 
 import requests
-from conftest import MAPPINGS, SAMPLE_DATA, TOKEN
-from helpers import last_json, live, read_results, run_cli, state, write_csv, write_mapping, writes
+
+from tests.helpers import (
+    MAPPINGS,
+    SAMPLE_DATA,
+    TOKEN,
+    last_json,
+    live,
+    read_results,
+    run_cli,
+    state,
+    write_csv,
+    write_mapping,
+    writes,
+)
 
 
 def test_fields_lists_custom_fields_with_option_ids(sandbox) -> None:
