@@ -1,6 +1,6 @@
 """Excel read benchmark: ``open_table`` + all ``frames()`` vs python-calamine's own read.
 
-SPEC §7: reading a 100k-row XLSX within 1.5× of python-calamine's ``to_python()``.
+Goal (docs/performance-baselines.md §8): 100k XLSX rows within 1.5× of calamine's read.
 Data: a seeded 100k-row, 17-column typed workbook (text, phones as text, ints, floats,
 dates, datetimes, booleans; 5–20 % blanks), cached under ``bench-data/``. Each case runs 3
 times in this one process; the median is reported. ``pd.read_excel(engine="openpyxl")``,

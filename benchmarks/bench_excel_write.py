@@ -1,6 +1,6 @@
 """Excel write benchmark: ``WorkbookWriter.add_sheet`` vs raw xlsxwriter ``constant_memory``.
 
-SPEC §7: writing 100k rows within 1.3× of xlsxwriter's ``constant_memory`` row writer.
+Goal (docs/performance-baselines.md §8): 100k rows within 1.3× of xlsxwriter's row writer.
 Data: 100k synthetic *exported* records (seeded), 17 typed columns as the exporter produces
 them — ids and counts (int), names, emails, phones, companies with commas, option labels,
 joined multi-option labels, free text (some starting with ``=``/``-``), amounts (float),

@@ -1,4 +1,4 @@
-"""Import pacing against a rate-limited, slow sandbox (SPEC §7 "Import pacing").
+"""Import pacing against a rate-limited, slow sandbox (docs/performance-baselines.md §8).
 
 One process, one sandbox (limit 60 per 2 s, 150 ms latency), two runs on the same data:
   1. concord-etl's importer with default settings (it picks its own concurrency);

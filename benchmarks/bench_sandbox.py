@@ -1,4 +1,4 @@
-"""Sandbox throughput on loopback with keep-alive (SPEC §6: ≥ 1,000 requests/s).
+"""Sandbox throughput on loopback with keep-alive (goal: ≥ 1,000 requests/s).
 
 Starts ``python -m concord_etl.sandbox --port 0 --quiet --rate-limit 100000000`` as a
 subprocess and times N keep-alive requests per route (``GET /api/me``, ``GET /api/contacts/1``,

@@ -2,7 +2,7 @@
 
 Each ``bench_*.py`` module in this folder has ``run(quick: bool) -> list[dict]`` returning rows
 ``{metric, value, baseline, ratio, goal}``; the baseline is measured in the same run, on the same
-machine, so ratios are comparable between machines (SPEC §7, reference/perf-baselines.md).
+machine, so ratios are comparable between machines (docs/performance-baselines.md).
 A benchmark module that does not exist yet is skipped with a note; one that fails is reported
 and the others still run. The table is also written as JSON (default ``bench-results.json``).
 

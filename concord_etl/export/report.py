@@ -1,4 +1,4 @@
-"""Scheduled reports: a YAML definition (SPEC §5) → one workbook with sheets, summaries, run info.
+"""Reports: a YAML definition (README: reports) → one workbook with sheets, summaries, run info.
 
     version: 1
     output: "reports/weekly-{date:%Y-%m-%d}.xlsx"

@@ -171,7 +171,7 @@ class Sender:
         """A unique value held by a *trashed* record: restore that record and update it.
 
         Concord keeps e-mails of trashed contacts unique, so re-importing a deleted lead would
-        otherwise be refused forever (reference §16 recommends restoring instead).
+        otherwise be refused forever (docs/concord-api.md §21 recommends restoring instead).
         """
         if self.resource not in TRASHABLE:
             return False

@@ -1,4 +1,4 @@
-"""Mappings: YAML files that tie spreadsheet columns to CRM fields (SPEC §3)."""
+"""Mappings: YAML files that tie spreadsheet columns to CRM fields (README "Mapping reference")."""
 
 from concord_etl.mapping.draft import draft_mapping
 from concord_etl.mapping.loader import load_mapping, mapping_digest, mapping_from_dict

@@ -1,4 +1,4 @@
-"""Mapping YAML (SPEC §3) → a validated, immutable ``Mapping``.
+"""Mapping YAML (README "Mapping reference") → a validated, immutable ``Mapping``.
 
 Every problem is a ``MappingError`` that names the file, the key path
 (``columns."E-mail".lookup.by``) and the line, and says what was expected.

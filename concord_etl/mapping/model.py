@@ -1,4 +1,4 @@
-"""Immutable model of a mapping file (SPEC §3). No I/O here; see ``loader``."""
+"""Immutable model of a mapping file (README "Mapping reference"). No I/O here; see ``loader``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The results file of an import or validate run (SPEC §4).
+"""The results file of an import or validate run (README "The results file").
 
 Columns ``_row, _action, _concord_id, _errors`` then the input's own columns, in the input's
 order, holding the input's raw values — so the user can fix the rejected rows in it and import
@@ -30,7 +30,7 @@ from concord_etl.output.columns import ColumnDef, is_missing
 from concord_etl.output.csv_writer import CsvWriter
 from concord_etl.output.xlsx_writer import WorkbookWriter
 
-# SPEC §4 outcomes; dry runs use the plan's verbs (create/update/skip/reject), also accepted.
+# Outcomes (README: results file); dry runs use the plan's verbs (create/update/skip/reject) too.
 ACTIONS = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
 FLAGGED = frozenset({"rejected", "failed", "unverified", "reject", "pending"})
 META_COLUMNS = ("_row", "_action", "_concord_id", "_errors")

@@ -1,7 +1,7 @@
 """Streaming XLSX writer: typed cells, bold frozen header, autofilter, widths, charts, atomic.
 
 Built on xlsxwriter in ``constant_memory`` mode (rows go to disk as they are written, so memory
-stays flat whatever the row count; perf-baselines §3: ≈ 9.8 s per 100k rows, half of what
+stays flat whatever the row count; docs/performance-baselines.md §4: ≈ 9.8 s/100k rows, half of what
 ``DataFrame.to_excel`` costs). That mode requires writing row by row in order, so column widths
 are estimated from the first ``sample_rows`` rows, buffered before anything is written.
 

@@ -14,7 +14,7 @@ from concord_etl.errors import InputError
 from concord_etl.formula_guard import unneutralise
 
 ROW_COLUMN = "_row"
-# Columns a results file adds (SPEC §4): ignored on input, so a results file re-imports as is.
+# Columns a results file adds (README: results file): ignored on input, so it re-imports as is.
 RESULT_COLUMNS = ("_row", "_action", "_concord_id", "_errors")
 HIDDEN_PREFIX = "__results__"
 

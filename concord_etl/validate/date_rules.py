@@ -1,7 +1,7 @@
 """Date and DateTime checks: one vectorised parse per column, never pandera's coercion.
 
 pandera's datetime coercion falls back to one ``pd.to_datetime`` per row as soon as one
-value is bad (perf-baselines §4: 7 minutes per 1M rows), so date columns stay text in the
+value is bad (docs/performance-baselines.md §5: 7 min per 1M rows), so date columns stay text in the
 schema and are parsed here with ``pd.to_datetime(format=..., errors="coerce")`` once per
 distinct value.
 

@@ -3,7 +3,7 @@
 The schema is built over the *prepared* frame (``Validator.prepare``): one column per mapped
 input column after its transforms, with blank cells turned into NA, plus hidden columns for
 the match-key duplicate check and for required fields fed by several columns. Every column
-stays text/object in the schema — nothing is coerced by pandera (perf-baselines §4) — and each
+stays text/object in the schema — no pandera coercion (docs/performance-baselines.md §5) — and each
 carries at most two checks: ``required`` and one vectorised check named after the field type.
 A type check also leaves its normalised values behind, so ``validate_frame`` does not parse
 a column twice.

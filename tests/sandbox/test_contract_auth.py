@@ -1,6 +1,6 @@
 """Auth contract: 401, 403 (no API access), 419 (Origin/Referer on writes), /api/me.
 
-Reference: concord-api.md §1.1-1.2, concord-behaviours.md §0.1, §5, §6.2 (middleware order), §8.
+Reference: docs/concord-api.md §2 (headers, 419), §3 (401/403, check order), §7 (counting), §8.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def test_user_without_api_access_gets_403_error_key(shared: Any) -> None:
 
 
 def test_no_api_403_passed_the_limiter(shared: Any) -> None:
-    # §6.2: throttle runs before Concord's API-access middleware, so the 403 is counted.
+    # docs/concord-api.md §3: throttle runs before Concord's API-access middleware: 403 counted.
     resp = api(shared, "GET", "/api/me", NOAPI)
     assert resp.status_code == 403
     for name in RATE_HEADERS:

@@ -1,7 +1,7 @@
 """Custom-field values: all 15 types accept/reject, options by id / label / unknown label
 (creates an option), null ignored on option fields, multi-option sync on update.
 
-Reference: concord-api.md §14; concord-behaviours.md §1.7, §3.3.
+Reference: docs/concord-api.md §20 (custom fields), §10 (record JSON).
 """
 
 from __future__ import annotations

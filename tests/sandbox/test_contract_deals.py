@@ -1,7 +1,7 @@
 """Deals: pipeline from stage, status rules (409), won/lost dates, amounts as JSON numbers,
 timestamp and date formats.
 
-Reference: concord-api.md §4, §7; concord-behaviours.md §0.7, §4.
+Reference: docs/concord-api.md §10 (record JSON, dates), §13 (deals).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def test_pipeline_comes_from_the_stage(shared: Any, stages: dict[str, int]) -> N
 
 
 def test_pipeline_without_stage_on_update_is_422(shared: Any, stages: dict[str, int]) -> None:
-    # §7.1: stage_id is `required_with:pipeline_id` on update
+    # docs/concord-api.md §13.1: stage_id is `required_with:pipeline_id` on update
     rec = deal(shared, stages)
     resp = api(shared, "PUT", f"/api/deals/{rec['id']}", json={"pipeline_id": stages["partner"]})
     assert resp.status_code == 422

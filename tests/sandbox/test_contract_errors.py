@@ -1,7 +1,7 @@
 """Bad requests always get JSON errors: malformed JSON, unknown resources and routes, wrong
 methods (405 + Allow), bad ids, odd query values. Never HTML or a traceback.
 
-Reference: concord-behaviours.md §5 (status table), concord-api.md §1.1, §3.
+Reference: docs/concord-api.md §8 (status table), §2, §4 (routes).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Fault injection on the real CLI process: --fault-rate (500, nothing written),
 --drop-after-commit-rate (connection error, record written), --latency-ms.
 
-Reference: SPEC.md §6; DESIGN.md "Sandbox contract" (flags, /_sandbox/state, /_sandbox/config);
-concord-behaviours.md §5 (500 body).
+Reference: README: sandbox; DESIGN.md "Sandbox contract" (flags, /_sandbox/state, /_sandbox/config);
+docs/concord-api.md §8 (500 body).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """List contract: pagination envelope, per_page, page, links, meta.links, order, with.
 
-Reference: concord-api.md §1.3, §2; concord-behaviours.md §7.
+Reference: docs/concord-api.md §5 (pagination), §6 (list parameters).
 """
 
 from __future__ import annotations

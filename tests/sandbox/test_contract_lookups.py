@@ -1,7 +1,7 @@
 """BelongsTo by id or label: sources/industries auto-create, owner by name (unknown -> 422,
 ambiguous -> first match), country by name/ISO2/ISO3, stage by id or name, never created.
 
-Reference: concord-api.md §5 (table), §6, §7.1, §17 item 8; concord-behaviours.md §1.7.
+Reference: docs/concord-api.md §11, §12, §13.1 (field tables), §19.1 (BelongsTo by id or name).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def test_unknown_owner_on_update_is_422(shared: Any) -> None:
 
 
 def test_ambiguous_owner_name_takes_the_first_match(shared: Any) -> None:
-    # Two demo users are called "Chris Lee" (ids 4 and 5). The reference describes a name
+    # Two demo users are called "Chris Lee" (ids 4 and 5). docs/concord-api.md §19.1: a name
     # lookup with no ambiguity error, i.e. the first match (lowest id) wins.
     rec = create(shared, "contacts", {"first_name": uniq("O"), "user_id": "Chris Lee"})
     assert rec["user_id"] == 4
@@ -130,7 +130,7 @@ def test_stage_name_in_the_partner_pipeline(shared: Any) -> None:
 
 
 def test_ambiguous_stage_name_takes_the_first_match(shared: Any) -> None:
-    # "Qualified To Buy" exists in both pipelines: first match across all pipelines (§7.1).
+    # "Qualified To Buy" is in both pipelines: the first match wins (docs/concord-api.md §13.1).
     deal = create(shared, "deals", {"name": uniq("Stg"), "stage_id": "Qualified To Buy"})
     assert deal["stage_id"] == stage_id(shared, "Sales Pipeline", "Qualified To Buy")
 

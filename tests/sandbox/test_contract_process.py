@@ -1,7 +1,7 @@
 """The sandbox as a real process: CLI probe (banner, token, limits), persistence across
 SIGTERM and kill -9, seed applied only to a new state, clean stop on signals.
 
-Reference: DESIGN.md "Sandbox contract" → "Running it", "Seed file format"; SPEC.md §6.
+Reference: DESIGN.md "Sandbox contract" → "Running it", "Seed file format"; README "The sandbox".
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Rate limiting: fixed window per user; headers on every counted response; 429 shape;
 refused requests not counted; window reset; per-user windows; runtime config.
 
-Reference: concord-behaviours.md §0.3, §6; concord-api.md §1.4.
+Reference: docs/concord-api.md §7 (rate limiting).
 Tiny windows (limit 5 / 2 s): tests sleep for the window to end but assert nothing about speed.
 """
 

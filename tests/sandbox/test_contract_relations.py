@@ -1,8 +1,8 @@
 """Phones (all forms, replace on update), tags by name (sync), association keys by id or name
 (unknown ignored, attach on create, sync on update), `associations` object (bad key -> 400).
 
-Reference: concord-api.md §5 (Phones, table), §6, §7.1, §12.4 (tags), §1.5 (400);
-concord-behaviours.md §1.7.
+Reference: docs/concord-api.md §11, §12, §13.1 (field tables), §19.2-19.4 (associations, phones,
+tags), §8 (400).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Resources exist, demo seed, create-fields descriptors, custom-fields admin API.
 
-Reference: concord-api.md §3, §12, §14.1; concord-behaviours.md §3.1-3.2; DESIGN.md "Sandbox contract".
+Reference: docs/concord-api.md §4, §18, §20.1, docs/field-descriptors.md; DESIGN.md "Sandbox contract".
 """
 
 from __future__ import annotations

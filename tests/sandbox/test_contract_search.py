@@ -1,6 +1,6 @@
 """Search contract: q, search_fields (=, like, in), search_match=and, q=field:value;..., /search.
 
-Reference: concord-api.md §2, §3 (route map), §16; concord-behaviours.md §7.
+Reference: docs/concord-api.md §4 (routes), §5, §6 (search), §21.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Trash: delete -> trash, trashed -> 404 with the model message, /api/trashed routes
 (list, search, show, restore, force delete, empty).
 
-Reference: concord-api.md §3 (route map); concord-behaviours.md §5 (404 variants).
+Reference: docs/concord-api.md §4 (routes), §8 (404 variants), §21.2 (trash).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Write contract: 201/200/204, partial PUT, record JSON, 422 shape and messages, trimming,
 empty string -> null, max 191, uniqueness rules.
 
-Reference: concord-api.md §1.1, §1.5, §4, §5, §6, §11, §16;
-concord-behaviours.md §1.6 (messages), §4, §5.1, §5.2.
+Reference: docs/concord-api.md §2, §8.1 (422 shape and messages), §9 (trimming, empty → null),
+§10 (record JSON), §11, §12, §17 (fields), §21 (uniqueness).
 """
 
 from __future__ import annotations
