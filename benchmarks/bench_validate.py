@@ -1,6 +1,6 @@
 """Validate benchmark: read + map + validate 1M leads vs ``pandas.read_csv(FILE, dtype=str)``.
 
-Goal (issue 3): validating 1M rows, 5 % of them dirty (bad e-mails, unknown option labels,
+Goal: validating 1M rows, 5 % of them dirty (bad e-mails, unknown option labels,
 impossible dates such as 31/02/2024, negative budgets, non-integer scores, ...), must take at
 most 2× the time of ``pd.read_csv(FILE, dtype=str)`` measured in the same run, peak RSS at most
 1.5 GB, and dirty data at most 25 % slower than clean data.
