@@ -174,7 +174,7 @@ def _check_keys(item: dict[str, Any], cls: str) -> None:
     component, extra = CLASSES[cls]
     assert item["component"] == component, (item["attribute"], item["component"])
     keys = set(item)
-    assert BASE_KEYS <= keys, (item["attribute"], BASE_KEYS - keys)
+    assert keys >= BASE_KEYS, (item["attribute"], BASE_KEYS - keys)
     assert extra <= keys, (item["attribute"], extra - keys)
     unlisted = keys - BASE_KEYS - extra - META_KEYS
     assert not unlisted, f"{item['attribute']}: keys Concord does not send: {sorted(unlisted)}"
