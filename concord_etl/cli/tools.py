@@ -54,11 +54,16 @@ def fields_command(
         extra = ", ".join(f"{o.id}={o.name}" for o in spec.options)
         extra = extra or (f"-> {spec.related}" if spec.related else ", ".join(spec.choices))
         rows.append((spec.attribute, spec.label, spec.type, "yes" if spec.required else "",
-                     "yes" if spec.unique else "", spec.origin, extra))
+                     "yes" if spec.unique else "", _DESCRIBED[spec.origin], extra))
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(6)]
     for row in [header, *rows]:
         click.echo("  ".join(str(v).ljust(w) for v, w in zip(row[:6], widths, strict=True))
                    + "  " + str(row[6]))
+
+
+# Which form of the CRM describes a field: the create form, only the edit form, or none
+# (Concord accepts it on writes without describing it).
+_DESCRIBED = {"create": "create", "update": "edit only", "accepted": "none"}
 
 
 @click.group("mapping", context_settings=CONTEXT)
