@@ -27,11 +27,13 @@ def fields_command(
     resource: str, as_json: bool, url: str | None, token: str | None, token_file: Path | None,
     allow_insecure_http: bool,
 ) -> None:
-    """Show the CRM's fields for RESOURCE: type, required, unique, options with ids."""
-    from concord_etl.crm.fields import parse_create_fields
+    """Show the CRM's fields for RESOURCE: type, related resource, options with ids.
 
+    Lists every field a mapping may use: the create form's, the fields only the edit form
+    shows (marked "update"), and fields Concord accepts without describing them ("accepted").
+    """
     client = make_client(url, token, token_file, allow_insecure_http)
-    fields = parse_create_fields(resource, client.create_fields(resource))
+    fields = client.resource_fields(resource)
     if as_json:
         print_json(
             {
@@ -39,23 +41,29 @@ def fields_command(
                     "label": spec.label, "type": spec.type, "required": spec.required,
                     "unique": spec.unique, "custom": spec.custom, "related": spec.related,
                     "options": [{"id": o.id, "name": o.name} for o in spec.options],
-                    "choices": list(spec.choices),
+                    "choices": list(spec.choices), "component": spec.component,
+                    "described": spec.origin,
                 }
                 for spec in fields
             }
         )
         return
-    header = ("attribute", "label", "type", "req", "unique", "options / related")
+    header = ("attribute", "label", "type", "req", "unique", "form", "options / related")
     rows = []
     for spec in fields:
         extra = ", ".join(f"{o.id}={o.name}" for o in spec.options)
         extra = extra or (f"-> {spec.related}" if spec.related else ", ".join(spec.choices))
         rows.append((spec.attribute, spec.label, spec.type, "yes" if spec.required else "",
-                     "yes" if spec.unique else "", extra))
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
+                     "yes" if spec.unique else "", _DESCRIBED[spec.origin], extra))
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(6)]
     for row in [header, *rows]:
-        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row[:5], widths, strict=True))
-                   + "  " + str(row[5]))
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row[:6], widths, strict=True))
+                   + "  " + str(row[6]))
+
+
+# Which form of the CRM describes a field: the create form, only the edit form, or none
+# (Concord accepts it on writes without describing it).
+_DESCRIBED = {"create": "create", "update": "edit only", "accepted": "none"}
 
 
 @click.group("mapping", context_settings=CONTEXT)
@@ -76,12 +84,11 @@ def mapping_init(
     token: str | None, token_file: Path | None, allow_insecure_http: bool,
 ) -> None:
     """Draft a mapping YAML from FILE's headers and the CRM's fields."""
-    from concord_etl.crm.fields import parse_create_fields
     from concord_etl.mapping import draft_mapping
     from concord_etl.read import open_table
 
     client = make_client(url, token, token_file, allow_insecure_http)
-    fields = parse_create_fields(resource, client.create_fields(resource))
+    fields = client.resource_fields(resource)
     table = open_table(file, sheet=sheet)
     sample: dict[str, list[object]] = {c: [] for c in table.columns}
     for frame in table.frames():

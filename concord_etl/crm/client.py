@@ -28,7 +28,7 @@ from typing import Any
 import requests
 
 from concord_etl._version import __version__
-from concord_etl.crm.fields import ResourceFields, parse_create_fields
+from concord_etl.crm.fields import ResourceFields, fetch_fields
 from concord_etl.crm.pacing import Pacer, parse_rate_headers
 from concord_etl.crm.wire import (
     EXCERPT_CHARS,
@@ -184,14 +184,29 @@ class ConcordClient:
         return self.request("GET", "/me")
 
     def create_fields(self, resource: str) -> list[dict[str, Any]]:
-        """The raw JSON array of ``GET /api/{resource}/create-fields``."""
-        payload = self.request("GET", record_path(resource) + "/create-fields")
-        if isinstance(payload, dict):
-            payload = payload.get("data", [])
-        return list(payload or [])
+        """The raw JSON array of ``GET /api/{resource}/create-fields?intent=create`` (without
+        ``intent`` Concord may leave ``isRequired`` false for fields required on create)."""
+        payload = self.request("GET", record_path(resource) + "/create-fields",
+                               params={"intent": "create"})
+        return _descriptor_list(payload)
 
-    def resource_fields(self, resource: str) -> ResourceFields:
-        return parse_create_fields(resource, self.create_fields(resource))
+    def update_fields(self, resource: str, record_id: int | str) -> list[dict[str, Any]]:
+        """The raw JSON array of ``GET /api/{resource}/{id}/update-fields?intent=update``."""
+        payload = self.request("GET", record_path(resource, record_id) + "/update-fields",
+                               params={"intent": "update"})
+        return _descriptor_list(payload)
+
+    def any_record_id(self, resource: str) -> int | None:
+        """The id of one existing record of ``resource`` (for its update-fields), or None."""
+        envelope = self.page(resource, 1, 1)
+        for record in envelope.get("data") or ():
+            if isinstance(record, dict) and isinstance(record.get("id"), int):
+                return int(record["id"])
+        return None
+
+    def resource_fields(self, resource: str, *, updates: bool = True) -> ResourceFields:
+        """Every field a mapping of ``resource`` may use (see ``fields.fetch_fields``)."""
+        return fetch_fields(self, resource, updates=updates)
 
     def page(self, resource: str, page: int = 1, per_page: int = MAX_PER_PAGE,
              params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -396,3 +411,10 @@ def connect(
         settings.url, settings.token, allow_insecure_http=settings.allow_insecure_http,
         **client_options,
     )
+
+
+def _descriptor_list(payload: Any) -> list[dict[str, Any]]:
+    """A descriptor answer: Concord sends a bare array (an object with ``data`` is tolerated)."""
+    if isinstance(payload, dict):
+        payload = payload.get("data", [])
+    return [item for item in payload or () if isinstance(item, dict)]

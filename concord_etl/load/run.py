@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from concord_etl.crm.fields import ResourceFields, parse_create_fields
+from concord_etl.crm.fields import ResourceFields
 from concord_etl.errors import AbortRun
 from concord_etl.load.decide import Decider, RowWork
 from concord_etl.load.journal import Journal, file_hash
@@ -126,8 +126,8 @@ class Importer:
     # -- set-up ------------------------------------------------------------------------------
     def _open(self) -> tuple[Table, ResourceFields, Any]:
         table = open_input(self.path, self.mapping, sheet=self.options.sheet)
-        fields = parse_create_fields(
-            self.mapping.resource, self.client.create_fields(self.mapping.resource)
+        fields = self.client.resource_fields(
+            self.mapping.resource, updates=self.mapping.plans_updates
         )
         plan = build_validator(self.mapping, fields)
         return table, fields, plan

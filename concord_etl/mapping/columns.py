@@ -39,7 +39,7 @@ FIXED_TYPES = {
        for name in RELATED_RESOURCES},
 }
 MULTI_VALUE_TYPES = (*MULTI_OPTION_TYPES, "Tags", "Association", "Phone")
-DATE_TYPES = ("Date", "DateTime")
+DATE_TYPES = ("Date", "DateTime", "ActivityDate")
 LOOKUP_TYPES = ("BelongsTo", "Association")
 LOOKUP_ALIASES = {
     "stage": "pipeline-stages", "stages": "pipeline-stages", "pipeline_stages": "pipeline-stages",

@@ -21,7 +21,22 @@ FIELD_TYPES = (
     "Tags",         # tags by name
     "Association",  # companies/contacts/deals: list of related record ids
     "Id",           # primary key (update by id)
+    "Domain",       # company domain (Concord keeps only the host of a URL)
+    "Editor",       # HTML text (activity description/note, note body)
+    "ActivityDate",  # activity due/end date: a date (all day) or a date and time
+    "Reminder",     # minutes before an activity's due time
+    "Guests",       # activity guests: {users: [ids], contacts: [ids]}
 )
+# How each type beyond the basic ones is checked, compared and exported: like this basic type.
+BEHAVES_LIKE = {
+    "Domain": "Text", "Editor": "Textarea", "ActivityDate": "DateTime", "Reminder": "Number",
+    "Guests": "Text",
+}
+
+
+def basic_type(ftype: str) -> str:
+    """``ftype`` itself, or the basic type it behaves like (``Editor`` → ``Textarea``)."""
+    return BEHAVES_LIKE.get(ftype, ftype)
 OPTION_TYPES = ("Select", "Radio", "Checkbox", "MultiSelect")
 MULTI_OPTION_TYPES = ("Checkbox", "MultiSelect")
 
@@ -127,6 +142,11 @@ class Mapping:
         for c in self.columns:
             seen.setdefault(c.field, None)
         return tuple(seen)
+
+    @property
+    def plans_updates(self) -> bool:
+        """Whether an import may update existing records (matched and ``when_found: update``)."""
+        return bool(self.match.on) and self.match.when_found == "update"
 
     def default(self, field_name: str, fallback: Any = None) -> Any:
         return self.defaults.get(field_name, fallback)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,11 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     date_only_allowed: bool = False  # activity dates: plain date stays a date
-    listed: bool = True              # shown in create-fields
+    listed: bool = True              # described at all (create-/update-fields)
+    form: str = ""                   # Concord's field class for descriptors ("" = from type)
+    on_create: bool = True           # in create-fields (False: hideWhenCreating / hidden)
+    on_update: bool = True           # in update-fields (False: hideWhenUpdating / hidden)
+    required_by_intent: bool = False  # isRequired only when ?intent=create|update is sent
 
 
 @dataclass(frozen=True)
@@ -54,17 +58,20 @@ def _text(attr: str, label: str, **kw: object) -> Field:
 
 
 def _address() -> tuple[Field, ...]:
+    """Address fields: shown only when editing (Concord's ``hideWhenCreating``), accepted always."""
     return (
-        _text("street", "Street Address"),
-        _text("city", "City"),
-        _text("state", "State/Region"),
-        _text("postal_code", "Postal Code"),
-        Field("country_id", "Country", "BelongsTo", related="countries"),
+        _text("street", "Street Address", on_create=False),
+        _text("city", "City", on_create=False),
+        _text("state", "State/Region", on_create=False),
+        _text("postal_code", "Postal Code", on_create=False),
+        Field("country_id", "Country", "BelongsTo", related="countries", form="Country",
+              on_create=False),
     )
 
 
-_OWNER = Field("user_id", "Owner", "BelongsTo", related="users")
-_SOURCE = Field("source_id", "Source", "BelongsTo", related="sources", creates=True)
+_OWNER = Field("user_id", "Owner", "BelongsTo", related="users", form="User")
+_SOURCE = Field("source_id", "Source", "BelongsTo", related="sources", creates=True,
+                form="Source")
 _ADDRESS_SEARCH = (("street", "like"), ("city", "like"), ("state", "like"),
                    ("postal_code", "like"), ("country_id", "="), ("country.name", "like"))
 _OWNER_SEARCH = (("user_id", "="), ("user.name", "like"))
@@ -72,7 +79,7 @@ _OWNER_SEARCH = (("user_id", "="), ("user.name", "like"))
 
 def _assoc(*names: str) -> tuple[Field, ...]:
     labels = {"contacts": "Contacts", "companies": "Companies", "deals": "Deals"}
-    return tuple(Field(n, labels[n], "Association", related=n) for n in names)
+    return tuple(Field(n, labels[n], "Association", related=n, form=labels[n]) for n in names)
 
 
 CONTACTS = Resource(
@@ -82,11 +89,11 @@ CONTACTS = Resource(
         _text("last_name", "Last Name"),
         Field("email", "E-Mail Address", "Email", unique=True, max_length=191),
         Field("phones", "Phone", "Phone", unique=True),
-        _text("job_title", "Job Name"),
-        *_address(),
-        _SOURCE,
-        _OWNER,
         Field("tags", "Tags", "Tags"),
+        _OWNER,
+        _SOURCE,
+        _text("job_title", "Job Name", on_create=False),
+        *_address(),
         *_assoc("companies", "deals"),
     ),
     display="full_name", default_order=("first_name", "asc"), soft_delete=True,
@@ -102,16 +109,18 @@ COMPANIES = Resource(
     name="companies", model="Modules\\Contacts\\Models\\Company", singular="Company",
     fields=(
         _text("name", "Name", required=True),
-        Field("domain", "Domain Name", "Text", max_length=191),
+        Field("domain", "Domain Name", "Domain", max_length=191),
         Field("email", "E-Mail Address", "Email", unique=True, max_length=191),
-        Field("industry_id", "Industry", "BelongsTo", related="industries", creates=True),
+        Field("industry_id", "Industry", "BelongsTo", related="industries", creates=True,
+              form="Industry", on_create=False, on_update=False),
         Field("phones", "Phone", "Phone"),
-        *_address(),
-        _SOURCE,
-        Field("parent_company_id", "Parent Company", "BelongsTo", related="companies"),
-        _OWNER,
         Field("tags", "Tags", "Tags"),
-        *_assoc("contacts", "deals"),
+        replace(_SOURCE, on_create=False),
+        Field("parent_company_id", "Parent Company", "BelongsTo", related="companies",
+              form="Company", on_create=False),
+        *_address(),
+        _OWNER,
+        *_assoc("deals", "contacts"),
     ),
     soft_delete=True, custom_fields=True, unique_custom_fields=True, detail_path=True,
     associable=("contacts", "deals", "activities", "notes"), tag_type="contacts",
@@ -126,16 +135,20 @@ DEALS = Resource(
     name="deals", model="Modules\\Deals\\Models\\Deal", singular="Deal",
     fields=(
         _text("name", "Name", required=True),
-        Field("pipeline_id", "Pipeline", "BelongsTo", related="pipelines", creates=True),
-        Field("stage_id", "Stage", "BelongsTo", related="pipeline-stages", required=True),
-        Field("amount", "Amount", "Decimal"),
+        Field("pipeline_id", "Pipeline", "BelongsTo", related="pipelines", creates=True,
+              form="Pipeline", on_update=False),
+        Field("stage_id", "Stage", "BelongsTo", related="pipeline-stages", required=True,
+              form="PipelineStage", on_update=False),
+        Field("amount", "Amount", "Decimal", form="Amount"),
         Field("expected_close_date", "Expected Close Date", "Date"),
-        _OWNER,
-        Field("status", "Status", "Enum", choices=("open", "won", "lost")),
-        _text("lost_reason", "Lost Reason"),
-        Field("swatch_color", "Color", "ColorSwatch"),
         Field("tags", "Tags", "Tags"),
+        Field("status", "Status", "Enum", choices=("open", "won", "lost"), form="Text",
+              on_create=False, on_update=False),
+        _text("lost_reason", "Lost Reason", form="LostReasonField", on_create=False,
+              on_update=False),
+        _OWNER,
         *_assoc("contacts", "companies"),
+        Field("swatch_color", "Color", "ColorSwatch", on_create=False, on_update=False),
     ),
     soft_delete=True, custom_fields=True, detail_path=True,
     associable=("contacts", "companies", "activities", "notes"), tag_type="deals",
@@ -149,7 +162,8 @@ PRODUCTS = Resource(
         _text("name", "Name", required=True, unique=True),
         _text("sku", "SKU", unique=True),
         Field("description", "Description", "Textarea"),
-        Field("unit_price", "Unit Price", "Numeric", required=True, minimum=0),
+        Field("unit_price", "Unit Price", "Numeric", required=True, minimum=0,
+              required_by_intent=True),
         Field("direct_cost", "Direct Cost", "Numeric", minimum=0),
         Field("tax_rate", "Tax Rate", "Numeric", minimum=0, maximum=100),
         _text("tax_label", "Tax Label"),
@@ -164,15 +178,20 @@ ACTIVITIES = Resource(
     name="activities", model="Modules\\Activities\\Models\\Activity", singular="Activity",
     fields=(
         _text("title", "Title", required=True),
-        Field("activity_type_id", "Activity Type", "BelongsTo", related="activity-types"),
-        Field("user_id", "Owner", "BelongsTo", related="users", required=True),
-        Field("due_date", "Due Date", "DateTime", required=True, date_only_allowed=True),
-        Field("end_date", "End Date", "DateTime", date_only_allowed=True),
-        Field("reminder_minutes_before", "Reminder", "Number", minimum=1, maximum=40320),
-        Field("description", "Description", "Textarea"),
-        Field("note", "Note", "Textarea"),
-        Field("is_completed", "Completed", "Boolean"),
+        Field("activity_type_id", "Activity Type", "BelongsTo", related="activity-types",
+              form="ActivityType"),
+        Field("due_date", "Due Date", "DateTime", required=True, date_only_allowed=True,
+              form="ActivityDueDate"),
+        Field("end_date", "End Date", "DateTime", date_only_allowed=True,
+              form="ActivityEndDate"),
+        Field("reminder_minutes_before", "Reminder", "Number", minimum=1, maximum=40320,
+              form="Reminder"),
+        Field("user_id", "Owner", "BelongsTo", related="users", required=True, form="User"),
+        Field("guests", "Guests", "Guests", form="GuestsSelect"),
+        Field("description", "Description", "Textarea", form="Editor"),
+        Field("note", "Note", "Textarea", form="Editor"),
         *_assoc("contacts", "companies", "deals"),
+        Field("is_completed", "Completed", "Boolean", on_create=False, on_update=False),
     ),
     display="title", default_order=("title", "asc"), soft_delete=True, detail_path=True,
     associable=("contacts", "companies", "deals"),
@@ -182,12 +201,12 @@ ACTIVITIES = Resource(
 NOTES = Resource(
     name="notes", model="Modules\\Notes\\Models\\Note", singular="Note",
     fields=(
-        Field("body", "Body", "Textarea", required=True, always_required=True),
+        Field("body", "Body", "Textarea", required=True, always_required=True, form="Editor"),
         Field("via_resource", "Via Resource", "Enum", required=True, always_required=True,
               choices=("contacts", "companies", "deals"), listed=False),
         Field("via_resource_id", "Via Resource ID", "Number", required=True,
               always_required=True, listed=False),
-        *_assoc("contacts", "companies", "deals"),
+        *(replace(f, listed=False) for f in _assoc("contacts", "companies", "deals")),
     ),
     display="body", default_order=("id", "asc"),
     associable=("contacts", "companies", "deals"),

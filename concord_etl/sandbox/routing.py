@@ -39,6 +39,7 @@ ROUTES: tuple[Route, ...] = (
     Route(("me",), {"GET": c.me}),
     Route(("countries",), {"GET": c.countries}),
     Route(("timezones",), {"GET": c.timezones}),
+    Route(("currencies",), {"GET": c.currencies}),
     Route(("custom-fields",), {"GET": c.custom_fields_index, "POST": c.custom_fields_store}),
     Route(("custom-fields", "{id}"), {"GET": c.custom_fields_show, "PUT": c.custom_fields_update,
                                       "DELETE": c.custom_fields_destroy}),
@@ -46,8 +47,8 @@ ROUTES: tuple[Route, ...] = (
     Route(("trashed", "{resource}", "search"), {"GET": c.trashed_search}),
     Route(("trashed", "{resource}", "{id}"), {"GET": c.trashed_show, "POST": c.trashed_restore,
                                                "DELETE": c.trashed_destroy}),
-    Route(("fields", "{resource}", "create"), {"GET": c.create_fields}),
-    Route(("fields", "{resource}", "update"), {"GET": c.create_fields}),
+    Route(("fields", "{resource}", "create"), {"GET": c.form_fields}),
+    Route(("fields", "{resource}", "update"), {"GET": c.form_fields}),
     Route(("associations", "{resource}", "{id}"), {
         "GET": c.associations_show, "PUT": c.associations_attach,
         "POST": c.associations_sync, "DELETE": c.associations_detach}),

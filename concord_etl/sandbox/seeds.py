@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from . import catalogs, records, values
 from . import customfields as cfs
-from . import records, values
 from .resources import RESOURCES
 from .store import Store
 from .validation import HttpError
@@ -42,10 +42,9 @@ def load(spec: Any) -> dict[str, Any]:
 
 
 def _empty(demo: dict[str, Any]) -> dict[str, Any]:
-    """User 1, the default pipeline, the sources and the countries of the demo seed."""
+    """User 1, the default pipeline and the sources of the demo seed (countries: all)."""
     return {"users": demo["users"][:1], "pipelines": demo["pipelines"][:1],
-            "sources": demo["sources"], "countries": demo["countries"],
-            "settings": demo.get("settings", {})}
+            "sources": demo["sources"], "settings": demo.get("settings", {})}
 
 
 def reset(store: Store, spec: Any) -> None:
@@ -60,10 +59,13 @@ def apply(store: Store, seed: dict[str, Any]) -> None:
         now = values.stamp()
         _users(store, seed.get("users") or [], now)
         _pipelines(store, seed.get("pipelines") or [], now)
-        for key, coll in (("sources", "sources"), ("industries", "industries"),
-                          ("countries", "countries")):
+        for key, coll in (("sources", "sources"), ("industries", "industries")):
             for item in seed.get(key) or []:
                 _put(store, coll, dict(item), now)
+        # Every install ships all ISO 3166 countries; a seed may give its own list instead.
+        countries = seed.get("countries")
+        for item in catalogs.countries() if countries is None else countries:
+            _put(store, "countries", dict(item), now)
         types = seed.get("activity_types") or [
             {"name": n, "icon": i, "swatch_color": c, "flag": f} for n, i, c, f in ACTIVITY_TYPES]
         for item in types:
@@ -73,7 +75,8 @@ def apply(store: Store, seed: dict[str, Any]) -> None:
                 cfs.create_field(store, dict(body))
             except HttpError as exc:
                 raise SeedError(f"custom_fields[{i}] ({body.get('field_id')}): {exc.body}") from None
-        store.set_meta("settings", {"contact_phone_unique": True, **(seed.get("settings") or {})})
+        store.set_meta("settings", {"contact_phone_unique": True, "currency": "USD",
+                                    **(seed.get("settings") or {})})
         _records(store, seed.get("records") or {})
         store.set_meta("seeded", True)
 

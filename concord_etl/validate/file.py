@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from concord_etl.crm.fields import parse_create_fields
 from concord_etl.mapping.model import Mapping
 from concord_etl.read.inputs import open_input, raw_rows, results_writer
 from concord_etl.validate.chunk import reasons_by_row, validate_frame
@@ -63,7 +62,7 @@ def validate_file(
     results_path = None if results_path is None else Path(results_path)
     table = open_input(path, mapping, sheet=sheet, chunk_rows=chunk_rows)
     if client is not None:
-        fields = parse_create_fields(mapping.resource, client.create_fields(mapping.resource))
+        fields = client.resource_fields(mapping.resource, updates=mapping.plans_updates)
         relations: Relations | None = Relations(mapping, fields, Resolver(client, dry_run=True))
     else:
         fields = fields_from_mapping(mapping)

@@ -333,7 +333,7 @@ CASES = [
     (head("  D: {field: cf_signup_date, format: dd/mm/yyyy}\n"), "columns.D.format", 4,
      "has no % directive"),
     (head("  D: {field: cf_bio, type: Text, format: \"%Y-%m-%d\"}\n"), "columns.D.format", 4,
-     "only applies to Date, DateTime fields"),
+     "only applies to Date, DateTime, ActivityDate fields"),
     (head("  I: {field: cf_interests, split: \"\"}\n"), "columns.I.split", 4,
      "non-empty separator"),
     (head("  I: {field: cf_customer_tier, type: Select, split: \",\"}\n"), "columns.I.split", 4,
