@@ -12,7 +12,6 @@ from concord_etl.cli.common import (
     CONTEXT,
     connection_options,
     handle_errors,
-    load_mapping_file,
     make_client,
     print_json,
     summary_table,
@@ -57,10 +56,11 @@ class ProgressBar:
 @click.option("--plan", "plan_path", type=click.Path(dir_okay=False, path_type=Path),
               help="With --dry-run: write one JSON line per row (row, action, payload, errors).")
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Journal file (default: beside the input).")
+              help="Journal file (default: beside the input, named after input and mapping).")
 @click.option("--restart", is_flag=True, help="Discard the journal of an earlier run and start over.")
 @click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Results file (default: beside the input, .csv or .xlsx like the input).")
+              help="Results file (default: beside the input, named after input and mapping, "
+                   ".csv or .xlsx like the input).")
 @click.option("--concurrency", type=click.IntRange(1, 64),
               help="Parallel requests (default: chosen from the rate limit and latency).")
 @click.option("--limit", type=click.IntRange(0), help="Only the first N data rows.")
@@ -81,8 +81,8 @@ def import_command(
 
     if plan_path and not dry_run:
         raise click.UsageError("--plan goes with --dry-run")
-    mapping = load_mapping_file(mapping_path)
-    journal = journal_path or default_journal_path(file)
+    mapping = load_import_mapping(mapping_path)
+    journal = journal_path or default_journal_path(file, mapping)
     if restart and journal.exists() and not yes and sys.stdin.isatty():
         click.confirm(
             f"--restart discards the journal of the earlier run ({journal}); rows it finished "
@@ -100,6 +100,12 @@ def import_command(
         bar.close()
     render_import_summary(summary, as_json=as_json)
     sys.exit(summary.exit_code)
+
+
+def load_import_mapping(path: Path) -> Any:
+    from concord_etl.mapping import load_import_mapping as load
+
+    return load(path)
 
 
 def render_import_summary(summary: Any, *, as_json: bool) -> None:
@@ -153,7 +159,7 @@ def validate_command(
     """Check FILE against the mapping without writing anything to the CRM."""
     from concord_etl.validate.file import validate_file
 
-    mapping = load_mapping_file(mapping_path)
+    mapping = load_import_mapping(mapping_path)
     client = make_client(url, token, token_file, allow_insecure_http) if online else None
     summary = validate_file(file, mapping, client=client, results_path=results_path, sheet=sheet)
     data = summary.as_dict()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 import os
 import pickle
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -40,10 +41,20 @@ EXCEL_FORMATS = frozenset({"xlsx", "xlsm", "xls", "ods"})
 _Entry = tuple[int, int, str, Any, tuple[str, ...], tuple[Any, ...]]
 
 
-def results_path(input_path: str | os.PathLike[str], *, excel: bool) -> Path:
-    """Default results file beside the input: ``leads.csv`` → ``leads.results.csv``."""
+def results_path(input_path: str | os.PathLike[str], *, excel: bool, tag: str | None = None
+                 ) -> Path:
+    """Default results file beside the input: ``leads.csv`` → ``leads.results.csv``, or with
+    the run's ``tag`` (the mapping's name) ``leads.companies.results.csv``.
+
+    A results file imported again with the same mapping gets ``.results`` appended once more
+    (``leads.companies.results.results.csv``), never the tag twice.
+    """
     source = Path(input_path)
-    return source.with_name(f"{source.stem}.results.{'xlsx' if excel else 'csv'}")
+    extension = "xlsx" if excel else "csv"
+    stem = source.stem
+    if tag and not re.search(rf"\.{re.escape(tag)}\.results(?:\.results)*$", stem):
+        stem = f"{stem}.{tag}"
+    return source.with_name(f"{stem}.results.{extension}")
 
 
 class ResultsWriter:
