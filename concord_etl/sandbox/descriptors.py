@@ -16,7 +16,7 @@ _COMPONENTS = {
     "Timezone": "timezone-field", "Select": "select-field", "Radio": "radio-field",
     "Checkbox": "checkbox-field", "MultiSelect": "select-multiple-field",
     "Enum": "select-field", "BelongsTo": "belongs-to-field", "Phone": "phone-field",
-    "Tags": "tags-field", "Association": "associations-field",
+    "Tags": "tags-field", "Association": "associations-field", "Guests": "guests-select-field",
 }
 
 
