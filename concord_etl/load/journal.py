@@ -304,9 +304,9 @@ class Journal:
             self._flush()
             return dict(self._db.execute("SELECT state, COUNT(*) FROM ops GROUP BY state"))
 
-    def claimed(self, concord_ids: Iterable[int], *, suffix: str) -> set[int]:
-        """Which of ``concord_ids`` a finished op whose key ends with ``suffix`` already holds
-        (e.g. the notes other rows of this run created, ``suffix=":note"``)."""
+    def claimed(self, concord_ids: Iterable[int], *, resource: str) -> set[int]:
+        """Which of ``concord_ids`` (records of ``resource``) a finished op of this journal
+        already holds — e.g. notes other rows of the run created, when reconciling a note."""
         ids = sorted({int(i) for i in concord_ids})
         if not ids:
             return set()
@@ -314,8 +314,8 @@ class Journal:
         with self._lock:
             self._flush()
             found = self._db.execute(
-                f"SELECT concord_id FROM ops WHERE concord_id IN ({marks}) AND op_key LIKE ?"
-                " AND state = 'done'", (*ids, f"%{suffix}")).fetchall()
+                f"SELECT concord_id FROM ops WHERE concord_id IN ({marks}) AND resource = ?"
+                " AND state = 'done'", (*ids, resource)).fetchall()
         return {int(r[0]) for r in found}
 
     def unfinished(self) -> list[OpRecord]:

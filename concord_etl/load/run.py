@@ -23,7 +23,7 @@ from concord_etl.load.lock import RunLock
 from concord_etl.load.payloads import jsonable
 from concord_etl.load.sender import Sender
 from concord_etl.load.session import default_journal_path, default_results_path, open_run_journal
-from concord_etl.mapping.model import AnyMapping, Mapping, RecordsMapping
+from concord_etl.mapping.model import AnyMapping, Mapping, runs_as_records
 from concord_etl.output.results import ResultsWriter
 from concord_etl.read import Table
 from concord_etl.read.inputs import estimate_rows, open_input, raw_rows, results_writer
@@ -33,6 +33,7 @@ from concord_etl.validate.schema import build_validator
 
 if TYPE_CHECKING:
     from concord_etl.crm.client import ConcordClient
+    from concord_etl.load.records import RecordsSummary
 
 COUNTED = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
 
@@ -379,14 +380,18 @@ def run_import(
     options: ImportOptions | None = None,
     *,
     progress: ProgressFn | None = None,
-) -> ImportSummary:
+) -> ImportSummary | RecordsSummary:
     """Validate, resolve and upload ``path`` through ``mapping``; resumable (see module doc).
 
-    A ``records:`` mapping (several records per row) or a deals mapping with ``products:``
-    runs through ``load.records`` (same options, same summary, per-record results).
+    A ``records:`` mapping (several records per row), a deals mapping with ``products:`` and
+    notes, activities or calls run through ``load.records`` (same options, a summary of the
+    same shape, per-record results).
     """
-    if isinstance(mapping, RecordsMapping) or mapping.products is not None:
-        raise NotImplementedError("records")
+    if runs_as_records(mapping):
+        from concord_etl.load.records import run_records_import
+
+        return run_records_import(path, mapping, client, options, progress=progress)
+    assert isinstance(mapping, Mapping)
     return Importer(path, mapping, client, options, progress=progress).run()
 
 

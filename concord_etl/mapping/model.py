@@ -244,3 +244,19 @@ class RecordsMapping:
 
 
 AnyMapping = Mapping | RecordsMapping
+
+
+def runs_as_records(mapping: AnyMapping) -> bool:
+    """Whether an import of ``mapping`` runs through the multi-record engine: a ``records:``
+    mapping, a deals mapping with line items, or notes/activities/calls (no natural key)."""
+    if isinstance(mapping, RecordsMapping):
+        return True
+    return mapping.products is not None or mapping.resource in KEYLESS_RESOURCES
+
+
+def as_records(mapping: AnyMapping) -> RecordsMapping:
+    """A ``RecordsMapping``; a one-resource mapping becomes one unnamed record."""
+    if isinstance(mapping, RecordsMapping):
+        return mapping
+    return RecordsMapping(records=(RecordSpec(name="", mapping=mapping),), source=mapping.source,
+                          version=mapping.version, path=mapping.path, digest=mapping.digest)

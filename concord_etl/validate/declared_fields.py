@@ -18,14 +18,17 @@ RELATED = {
     "user_id": "users", "source_id": "sources", "industry_id": "industries",
     "country_id": "countries", "stage_id": "pipeline-stages", "pipeline_id": "pipelines",
     "parent_company_id": "companies", "activity_type_id": "activity-types",
+    "call_outcome_id": "call-outcomes",
     "contact_id": "contacts", "company_id": "companies", "deal_id": "deals",
-    "companies": "companies", "contacts": "contacts", "deals": "deals",
+    "companies": "companies", "contacts": "contacts", "deals": "deals", "guests": "contacts",
 }
 WELL_KNOWN_TYPES = {
     "id": "Id", "email": "Email", "phones": "Phone", "tags": "Tags",
     "amount": "Decimal", "status": "Enum", "expected_close_date": "Date",
-    "description": "Textarea", "due_date": "Date", "end_date": "Date",
-    **{name: ("Association" if name in ("companies", "contacts", "deals") else "BelongsTo")
+    "description": "Textarea", "due_date": "DateOrDateTime", "end_date": "DateOrDateTime",
+    "body": "Textarea", "note": "Textarea", "date": "DateTime", "is_completed": "Boolean",
+    **{name: ("Association" if name in ("companies", "contacts", "deals", "guests")
+              else "BelongsTo")
        for name in RELATED},
 }
 WELL_KNOWN_CHOICES = {"status": ("open", "won", "lost")}
@@ -34,6 +37,9 @@ REQUIRED_OFFLINE = {
     "companies": ("name",),
     "deals": ("name",),
     "products": ("name",),
+    "notes": ("body",),
+    "activities": ("title", "due_date"),
+    "calls": ("call_outcome_id", "date", "body"),
 }
 
 

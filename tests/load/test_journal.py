@@ -262,4 +262,5 @@ def test_old_journals_get_the_new_columns(tmp_path: Path) -> None:
         entry = journal.get("row:3:note")
         assert entry is not None and (entry.resource, entry.before) == ("notes", {"body": "x"})
         journal.finish("row:3:note", "done", action="created", concord_id=9)
-        assert journal.claimed([9, 10], suffix=":note") == {9}
+        assert journal.claimed([9, 10], resource="notes") == {9}
+        assert journal.claimed([9], resource="contacts") == set()
