@@ -115,10 +115,18 @@ def render_import_summary(summary: Any, *, as_json: bool) -> None:
         return
     title = "Dry run (nothing was written):" if summary.dry_run else "Import finished:"
     rows = [("rows", data["rows"])]
-    for key in ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified"):
-        if data.get(key):
-            label = {"created": "would create", "updated": "would update"}.get(key, key)
-            rows.append((label if summary.dry_run else key, data[key]))
+    if data.get("records"):
+        rows += [(name, _counts(counts, summary.dry_run)) for name, counts in data["records"].items()]
+        if data.get("products"):
+            rows.append(("deal products", _counts(data["products"], summary.dry_run)))
+    else:
+        for key in ("created", "updated", "unchanged", "duplicate", "skipped", "rejected",
+                    "failed", "unverified"):
+            if data.get(key):
+                label = {"created": "would create", "updated": "would update"}.get(key, key)
+                rows.append((label if summary.dry_run else key, data[key]))
+        if data.get("products"):
+            rows.append(("products", _counts(data["products"], summary.dry_run)))
     rows.append(("requests", data["requests"]))
     rows.append(("time", f"{data['elapsed_s']:.1f} s"))
     if data.get("waited_s", 0) >= 0.5:
@@ -133,11 +141,19 @@ def render_import_summary(summary: Any, *, as_json: bool) -> None:
         rows.append(("plan", data["plan"]))
     click.echo(summary_table(rows, title=title))
     bad = sum(data.get(k, 0) for k in ("rejected", "failed", "unverified"))
+    bad += sum((data.get("products") or {}).get(k, 0) for k in ("rejected", "failed"))
     if bad and data.get("results"):
+        what = "record(s)" if data.get("records") or data.get("products") else "row(s)"
         click.echo(
-            f"{bad} row(s) need attention: fix them in {data['results']} and import that file "
+            f"{bad} {what} need attention: fix them in {data['results']} and import that file "
             "again with the same mapping."
         )
+
+
+def _counts(counts: dict[str, int], dry_run: bool) -> str:
+    """``3 created, 2 duplicate`` (``would create`` in a dry run)."""
+    words = {"created": "would create", "updated": "would update"} if dry_run else {}
+    return ", ".join(f"{n} {words.get(k, k)}" for k, n in counts.items() if n)
 
 
 @click.command("validate", context_settings=CONTEXT)

@@ -39,7 +39,9 @@ class RecordDecider(Decider):
         super().__init__(mapping, fields, client, resolver)
         self.journal = journal
         self.link_fields = tuple(link_fields)
+        # find_existing answers kept only while decide() runs (it asks twice for the same rows)
         self._found: dict[tuple[tuple[int, ...], tuple[str, ...]], dict[int, list[dict[str, Any]]]] = {}
+        self._deciding = False
 
     # -- key-less records: content reconciliation ----------------------------------------------
     def reconcile_keys(self) -> tuple[str, ...]:
@@ -53,12 +55,13 @@ class RecordDecider(Decider):
                       ) -> dict[int, list[dict[str, Any]]]:
         rows = list(rows)
         memo = (tuple(r.row for r in rows), keys)
-        if memo in self._found:
+        if self._deciding and memo in self._found:
             return self._found[memo]
         found = super().find_existing(rows, keys)
         if self._is_content(keys):
             found = self._same_content(rows, found)
-        self._found[memo] = found
+        if self._deciding:
+            self._found[memo] = found
         return found
 
     def _is_content(self, keys: tuple[str, ...]) -> bool:
@@ -84,15 +87,20 @@ class RecordDecider(Decider):
     # -- links add, never detach -----------------------------------------------------------
     def decide(self, rows: list[RowWork]) -> None:
         self._found.clear()
-        pending = [r for r in rows if r.action != "rejected"]
-        match_on = self.match_keys()
-        if self.link_fields and match_on and pending:
-            existing = self.find_existing(pending, match_on)
-            for row in pending:
-                hits = existing.get(row.row) or []
-                if len(hits) == 1:
-                    _keep_links(row, hits[0], self.link_fields)
-        super().decide(rows)
+        self._deciding = True
+        try:
+            pending = [r for r in rows if r.action != "rejected"]
+            match_on = self.match_keys()
+            if self.link_fields and match_on and pending:
+                existing = self.find_existing(pending, match_on)
+                for row in pending:
+                    hits = existing.get(row.row) or []
+                    if len(hits) == 1:
+                        _keep_links(row, hits[0], self.link_fields)
+            super().decide(rows)
+        finally:
+            self._deciding = False
+            self._found.clear()
 
 
 def _ids(value: Any) -> list[Any]:
