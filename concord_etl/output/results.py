@@ -48,12 +48,14 @@ def results_path(input_path: str | os.PathLike[str], *, excel: bool, tag: str | 
     the run's ``tag`` (the mapping's name) ``leads.companies.results.csv``.
 
     A results file imported again with the same mapping gets ``.results`` appended once more
-    (``leads.companies.results.results.csv``), never the tag twice.
+    (``leads.companies.results.results.csv``), never the tag twice; an input already named
+    after the mapping keeps its name (``deals.csv`` + ``deals.yaml`` → ``deals.results.csv``).
     """
     source = Path(input_path)
     extension = "xlsx" if excel else "csv"
     stem = source.stem
-    if tag and not re.search(rf"\.{re.escape(tag)}\.results(?:\.results)*$", stem):
+    named = stem == tag or stem.endswith(f".{tag}")
+    if tag and not named and not re.search(rf"\.{re.escape(tag)}\.results(?:\.results)*$", stem):
         stem = f"{stem}.{tag}"
     return source.with_name(f"{stem}.results.{extension}")
 

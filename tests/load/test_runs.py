@@ -59,6 +59,8 @@ def test_default_paths_are_named_after_input_and_mapping(tmp_path: Path) -> None
         tmp_path / "leads.companies.results.results.csv"
     assert default_journal_path(again, mapping) == \
         tmp_path / "leads.companies.results.csv.journal.sqlite"
+    assert default_results_path(tmp_path / "companies.csv", mapping, excel=False) == \
+        tmp_path / "companies.results.csv"
     unnamed = mapping_from_dict({"version": 1, "resource": "notes", "columns": {"N": "body"}})
     assert default_results_path(data, unnamed, excel=False) == tmp_path / "leads.notes.results.csv"
 
