@@ -23,8 +23,8 @@ from click.testing import CliRunner
 
 from concord_etl import errors
 from concord_etl.cli import main
-from concord_etl.mapping import columns as mapping_columns
 from concord_etl.mapping import RecordsMapping, load_import_mapping, load_mapping
+from concord_etl.mapping import columns as mapping_columns
 from concord_etl.mapping import loader as mapping_loader
 from concord_etl.mapping import model as mapping_model
 from tests.helpers import REPO
