@@ -72,3 +72,32 @@ def test_kill9_during_a_records_import_then_rerun_writes_every_record_once(
     again = kill_cycles(sb.url, args, seed=5, max_cycles=1)[1]
     assert again["records"] == summary["records"]
     _check(state(sb.url), 20)
+
+
+def test_ctrl_c_stops_a_records_import_cleanly_and_the_rerun_finishes(
+    sandbox_process, tmp_path: Path
+) -> None:
+    import signal
+    import time
+
+    from tests.helpers import TOKEN, last_json, popen_cli, read_results, run_cli
+    from tests.load.test_resume import _writes_seen
+
+    sb = sandbox_process("--seed", "demo", "--latency-ms", "120", *UNTHROTTLED)
+    data = lead_sheet(tmp_path / "fair.csv", 8)
+    args = ["import", str(data), "-m", str(MAPPINGS / "trade-fair.yaml"), "--json", "--quiet",
+            "--concurrency", "2"]
+    proc = popen_cli(args, url=sb.url, token=TOKEN)
+    while proc.poll() is None and _writes_seen(sb.url) < 6:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, err
+    assert "Traceback" not in err
+    rows = read_results(tmp_path / "fair.trade-fair.results.csv")
+    assert len(rows) == 24                                 # every row, even now
+    assert any(r["_task_action"] == "pending" for r in rows)
+    again = run_cli(args, url=sb.url, token=TOKEN)
+    assert again.returncode == 0, again.stderr
+    assert last_json(again.stdout)["rejected"] == 0
+    _check(state(sb.url), 8)
