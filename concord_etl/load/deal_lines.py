@@ -130,8 +130,7 @@ class DealLines:
             line.action = "skipped"
             line.errors.append("not written: no deal on this row")
             return None
-        if deal.action in NOT_WRITTEN or deal.blocked or (deal.action == "skipped" \
-                and deal.record_id is None):
+        if deal.action in NOT_WRITTEN or deal.blocked or deal.action == "skipped":
             line.action = "skipped"
             line.errors.append(f"not written: the deal was {deal.action}")
             return None

@@ -37,6 +37,7 @@ from typing import Any
 
 from concord_etl._version import __version__
 from concord_etl.errors import JournalError
+from concord_etl.load.journal_meta import FINISHED, INTERRUPTED, RUNNING, owner_message
 
 STATES = ("pending", "sent", "done", "rejected", "failed", "unverified", "skipped")
 SCHEMA_VERSION = "1"
@@ -65,7 +66,6 @@ _ADDED_COLUMNS = (("resource", "TEXT"), ("before", "TEXT"))
 _ORDER = "COALESCE(row, 9223372036854775807)"
 _COLUMNS = ("op_key, row, match, payload_hash, state, action, concord_id, errors, attempts,"
             " updated_at, resource, before")
-RUNNING, FINISHED, INTERRUPTED = "running", "finished", "interrupted"
 
 
 @dataclass(frozen=True)
@@ -359,22 +359,6 @@ def _connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def read_meta(path: str | Path) -> dict[str, str] | None:
-    """A journal's ``meta`` table, read-only (None when there is no readable journal)."""
-    journal_path = Path(path)
-    if not journal_path.exists():
-        return None
-    try:
-        connection = sqlite3.connect(f"{journal_path.resolve().as_uri()}?mode=ro", uri=True,
-                                     timeout=10.0)
-        try:
-            return dict(connection.execute("SELECT key, value FROM meta").fetchall())
-        finally:
-            connection.close()
-    except sqlite3.Error:
-        return None
-
-
 def _check_owner(path: Path, input_hash: str, mapping_hash: str, input_name: str,
                  mapping_name: str) -> None:
     try:
@@ -390,31 +374,7 @@ def _check_owner(path: Path, input_hash: str, mapping_hash: str, input_name: str
     input_changed = meta.get("input_hash") != input_hash
     if not input_changed and meta.get("mapping_hash") == mapping_hash:
         return
-    raise JournalError(_owner_message(meta, path, input_name, mapping_name, input_changed))
-
-
-def _owner_message(meta: dict[str, str], path: Path, input_name: str, mapping_name: str,
-                   input_changed: bool) -> str:
-    """Say what changed, and whether the earlier run finished (then nothing was interrupted)."""
-    state = meta.get("run_state")
-    what = f"{input_name} changed" if input_changed else f"the mapping {mapping_name} changed"
-    if state == FINISHED:
-        when = meta.get("finished_at", "")
-        finished = f" on {when.replace('T', ' ')[:16]} UTC" if when else ""
-        run = (f"its import with {mapping_name}" if input_changed
-               else f"the import of {input_name} with it")
-        return (f"{what} since {run} finished{finished} (journal {path}). To import it "
-                "again, rerun with --restart: the journal is kept as a backup, rows with a match "
-                "key are found and updated, rows without one are created again")
-    if state in (RUNNING, INTERRUPTED):
-        run = (f"the interrupted import with {mapping_name}" if input_changed
-               else f"the interrupted import of {input_name}")
-        back = "the original file" if input_changed else "the original mapping"
-        return (f"{what} since {run} (journal {path}). Put {back} back and rerun to finish "
-                "that import, or rerun with --restart to start over")
-    run = f"the earlier import with {mapping_name}" if input_changed \
-        else f"the earlier import of {input_name}"
-    return f"{what} since {run} (journal {path}); rerun with --restart to start over"
+    raise JournalError(owner_message(meta, path, input_name, mapping_name, input_changed))
 
 
 def _archive(path: Path) -> Path:

@@ -20,7 +20,7 @@ from types import TracebackType
 from filelock import FileLock, Timeout
 
 from concord_etl.errors import RunLocked
-from concord_etl.load.journal import RUNNING, read_meta
+from concord_etl.load.journal_meta import RUNNING, read_meta
 
 PID_WAIT_SECONDS = 2.0          # how long to wait for a fresh holder to write its pid
 

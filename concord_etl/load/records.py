@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,9 +34,9 @@ from concord_etl.load.deal_lines import DealLines
 from concord_etl.load.decide import RowWork
 from concord_etl.load.journal import Journal
 from concord_etl.load.lock import RunLock
-from concord_etl.load.payloads import jsonable
 from concord_etl.load.record_decide import RecordDecider
 from concord_etl.load.record_fold import FoldIndex, settle_follower
+from concord_etl.load.record_output import RecordsOutput, RecordsSummary
 from concord_etl.load.record_work import (
     NOT_WRITTEN,
     RecordWork,
@@ -45,12 +44,10 @@ from concord_etl.load.record_work import (
     first_association,
 )
 from concord_etl.load.sender import Sender
-from concord_etl.load.session import default_results_path, open_run_journal
+from concord_etl.load.session import open_run_journal
 from concord_etl.mapping.model import AnyMapping, Mapping, as_records
 from concord_etl.mapping.records import LIST_LINKS
-from concord_etl.output.record_results import RecordResultsWriter
 from concord_etl.read import Table
-from concord_etl.read.inputs import raw_rows
 from concord_etl.validate.lookups import Resolver
 from concord_etl.validate.record_checks import (
     CheckedRecord,
@@ -65,62 +62,8 @@ if TYPE_CHECKING:
     from concord_etl.crm.client import ConcordClient
 
 BATCH_ROWS = 500
-COUNTED = ("created", "updated", "unchanged", "duplicate", "skipped", "rejected", "failed",
-           "unverified")
-BAD = ("rejected", "failed", "unverified")
-PLAN_VERBS = {"create": "create", "update": "update", "skipped": "skip", "rejected": "reject"}
-DONE_VERBS = {"create": "created", "update": "updated"}
-INTERRUPTED = "not processed: the run was interrupted; rerun the same command to resume"
 
 ProgressFn = Callable[[dict[str, Any]], None]
-
-
-@dataclass
-class RecordsSummary:
-    """The summary of a multi-record import (shaped like ``ImportSummary``)."""
-
-    rows: int = 0
-    counts: Counter = field(default_factory=Counter)                # over every record
-    records: dict[str, Counter] = field(default_factory=dict)       # per record name
-    lines: Counter = field(default_factory=Counter)                 # deal line items
-    requests: int = 0
-    elapsed_s: float = 0.0
-    waited_s: float = 0.0
-    results: str | None = None
-    journal: str | None = None
-    plan: str | None = None
-    dry_run: bool = False
-    created_related: list[tuple[str, str, int]] = field(default_factory=list)
-    planned_related: list[tuple[str, str]] = field(default_factory=list)
-    aborted: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"rows": self.rows}
-        data.update({k: self.counts.get(k, 0) for k in COUNTED})
-        named = {name: counts for name, counts in self.records.items() if name}
-        if named:
-            data["records"] = {name: {k: v for k, v in counts.items() if v}
-                               for name, counts in named.items()}
-        if self.lines:
-            data["products"] = {k: v for k, v in self.lines.items() if v}
-        data.update(requests=self.requests, elapsed_s=round(self.elapsed_s, 3),
-                    waited_s=round(self.waited_s, 3), results=self.results, journal=self.journal)
-        if self.dry_run:
-            data["dry_run"] = True
-            data["plan"] = self.plan
-            data["would_create_related"] = [f"{r}: {k}" for r, k in self.planned_related]
-        if self.created_related:
-            data["created_related"] = [f"{r}: {k} (id {i})" for r, k, i in self.created_related]
-        if self.aborted:
-            data["aborted"] = self.aborted
-        return data
-
-    @property
-    def exit_code(self) -> int:
-        if self.aborted:
-            return 3
-        bad = sum(self.counts.get(k, 0) + self.lines.get(k, 0) for k in BAD)
-        return 1 if bad else 0
 
 
 @dataclass
@@ -168,13 +111,12 @@ class RecordsImporter:
         self.summary = RecordsSummary(dry_run=self.dry_run)
         self.journal: Journal | None = None
         self._lock: RunLock | None = None
-        self._plan_file: Any = None
+        self._output: RecordsOutput | None = None
         self._stages: list[_Stage] = []
         self._resolver: Resolver | None = None
         self._me: int | None = None
         self._started = 0.0
         self._base = (0, 0.0)
-        self._live: Counter = Counter()
 
     # -- set-up ---------------------------------------------------------------------------
     def _open(self) -> Table:
@@ -199,6 +141,7 @@ class RecordsImporter:
                                   on_create=related.create_related if related else None)
         for check in checks:
             self._stages.append(self._stage(check))
+        self._output = RecordsOutput(list(checks), self.summary, dry_run=self.dry_run)
         return table
 
     def _stage(self, check: RecordCheck) -> _Stage:
@@ -228,10 +171,13 @@ class RecordsImporter:
         except BaseException:
             self._release()
             raise
-        writer = self._writer(table)
-        if self.dry_run and self.options.plan_path:
-            self._plan_file = open(self.options.plan_path, "w", encoding="utf-8")  # noqa: SIM115
-            self.summary.plan = str(self.options.plan_path)
+        output = self._output
+        assert output is not None
+        try:
+            output.open(table, self.path, self.original, self.options)
+        except BaseException:
+            self._finish()
+            raise
         self._emit(total=self._total(table))
         frames = self._batches(table)
         try:
@@ -240,21 +186,20 @@ class RecordsImporter:
                 try:
                     states = self._batch(frame)
                 finally:
-                    self._write(writer, frame, table.columns, states)
+                    output.write(frame, table.columns, states)
         except (AbortRun, KeyboardInterrupt) as exc:
             self.summary.aborted = str(exc) or type(exc).__name__
-            if writer is not None:
-                self._write_unprocessed(writer, frames, table.columns)
-            self._finish(writer)
+            output.write_unprocessed(frames, table.columns)
+            self._finish()
             if isinstance(exc, AbortRun):
                 exc.summary = self.summary  # type: ignore[attr-defined]
             raise
         except BaseException:
-            self._finish(writer)
+            self._finish()
             raise
         if self.journal is not None:
             self.journal.finish_run()
-        self._finish(writer)
+        self._finish()
         return self.summary
 
     def _batches(self, table: Table) -> Iterator[Any]:
@@ -284,7 +229,9 @@ class RecordsImporter:
                   for i, n in zip(frame.index, frame["_row"].tolist(), strict=True)]
         for stage in self._stages:
             self._run_stage(stage, states, checked[stage.name], frame)
-        self._count(states)
+        assert self._output is not None
+        self._output.count(states)
+        self._emit(advance=len(states))
         return states
 
     def _run_stage(self, stage: _Stage, states: list[RowState], checked: CheckedRecord,
@@ -409,107 +356,11 @@ class RecordsImporter:
                                     row=work.row)
 
     # -- output -----------------------------------------------------------------------------
-    def _writer(self, table: Table) -> RecordResultsWriter | None:
-        excel = table.format != "csv"
-        path = self.options.results_path
-        if path is None:
-            if self.dry_run:
-                return None
-            path = default_results_path(self.path, self.original, excel=excel)
-        excel = Path(path).suffix.lower() == ".xlsx" if self.options.results_path else excel
-        forced = self.mapping.source.encoding if self.mapping.source.encoding != "auto" else None
-        records = [(s.name, s.lines is not None) for s in self._stages]
-        return RecordResultsWriter(
-            path, list(table.columns), records, excel=excel,
-            sheet=table.sheet if excel else None, encoding=None if excel else forced,
-            delimiter=(table.delimiter or ",") if not excel else ",",
-        )
-
-    def _errors(self, state: RowState) -> list[str]:
-        out: list[str] = []
-        for stage in self._stages:
-            work = state.works.get(stage.name)
-            for reason in work.errors if work is not None else ():
-                out.append(stage.check.label(reason))
-            line = state.lines.get(stage.name)
-            for reason in line.errors if line is not None else ():
-                out.append(stage.check.label(reason, lines=True))
-        return list(dict.fromkeys(out))
-
-    def _write(self, writer: RecordResultsWriter | None, frame: Any, columns: list[str],
-               states: list[RowState]) -> None:
-        by_row = {s.row: s for s in states}
-        raws = raw_rows(frame, columns)
-        for row_no, values in zip(frame["_row"].tolist(), raws, strict=True):
-            state = by_row.get(int(row_no))
-            if state is None:
-                outcomes = {s.name: ("pending", None, None) for s in self._stages}
-                errors = [INTERRUPTED]
-            else:
-                outcomes = {}
-                known = state.outcomes()
-                for stage in self._stages:
-                    action, ident, line = known.get(stage.name, ("pending", None, None))
-                    if self.dry_run:
-                        action = PLAN_VERBS.get(action, action)
-                        line = PLAN_VERBS.get(line, line) if line else line
-                    outcomes[stage.name] = (action, ident, line)
-                errors = self._errors(state)
-                if any(a in ("pending", "create", "update") for a, _, _ in outcomes.values()) \
-                        and not self.dry_run and not errors:
-                    errors = ["not sent: the run was interrupted; rerun the same command to resume"]
-                self._plan_line(state, errors)
-            if writer is not None:
-                writer.add_outcomes(int(row_no), outcomes, errors, list(values))
-
-    def _write_unprocessed(self, writer: RecordResultsWriter, frames: Iterator[Any],
-                           columns: list[str]) -> None:
-        try:
-            for frame in frames:
-                self._write(writer, frame, columns, [])
-        except KeyboardInterrupt:
-            return
-
-    def _plan_line(self, state: RowState, errors: list[str]) -> None:
-        if self._plan_file is None:
-            return
-        parts: dict[str, Any] = {}
-        for stage in self._stages:
-            work = state.works[stage.name]
-            action = PLAN_VERBS.get(work.action, work.action)
-            payload = work.body() if work.action in ("create", "update") else None
-            part: dict[str, Any] = {"action": action, "payload": jsonable(payload)}
-            if work.record_id is not None:
-                part["concord_id"] = work.record_id
-            line = state.lines.get(stage.name)
-            if line is not None:
-                part["line"] = {"action": PLAN_VERBS.get(line.action, line.action),
-                                "payload": jsonable(line.payload())
-                                if line.action in ("create", "update") else None}
-            parts[stage.name] = part
-        if list(parts) == [""]:
-            entry = {"row": state.row, **parts[""], "errors": errors}
-        else:
-            entry = {"row": state.row, "records": parts, "errors": errors}
-        self._plan_file.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
-
-    def _count(self, states: list[RowState]) -> None:
-        for state in states:
-            for name, work in state.works.items():
-                action = DONE_VERBS.get(work.action, work.action)
-                self.summary.records.setdefault(name, Counter())[action] += 1
-                self.summary.counts[action] += 1
-                self._live[action] += 1
-                line = state.lines.get(name)
-                if line is not None:
-                    self.summary.lines[DONE_VERBS.get(line.action, line.action)] += 1
-        self.summary.rows += len(states)
-        self._emit(advance=len(states))
-
     def _emit(self, advance: int = 0, **extra: Any) -> None:
         if self.progress is None:
             return
-        self.progress({"advance": advance, "counts": dict(self._live),
+        live = self._output.live if self._output is not None else {}
+        self.progress({"advance": advance, "counts": dict(live),
                        "waited": self._stats()[1] - self._base[1], **extra})
 
     def _stats(self) -> tuple[int, float]:
@@ -525,13 +376,12 @@ class RecordsImporter:
             self._lock.release()
             self._lock = None
 
-    def _finish(self, writer: RecordResultsWriter | None) -> None:
-        if writer is not None:
-            writer.close()
-            self.summary.results = str(writer.path)
-        if self._plan_file is not None:
-            self._plan_file.close()
-        self._release()
+    def _finish(self) -> None:
+        try:
+            if self._output is not None:
+                self._output.close()
+        finally:
+            self._release()
         requests, waited = self._stats()
         self.summary.requests = requests - self._base[0]
         self.summary.waited_s = waited - self._base[1]

@@ -33,7 +33,7 @@ from concord_etl.validate.schema import build_validator
 
 if TYPE_CHECKING:
     from concord_etl.crm.client import ConcordClient
-    from concord_etl.load.records import RecordsSummary
+    from concord_etl.load.record_output import RecordsSummary
 
 COUNTED = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
 

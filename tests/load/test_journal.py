@@ -228,7 +228,7 @@ def test_a_finished_run_is_never_called_interrupted(tmp_path: Path) -> None:
 
 
 def test_run_state_and_pid_are_kept_in_meta(tmp_path: Path) -> None:
-    from concord_etl.load.journal import read_meta
+    from concord_etl.load.journal_meta import read_meta
 
     path = tmp_path / "j.sqlite"
     assert read_meta(path) is None
