@@ -235,16 +235,17 @@ columns:
   Due: due_date
   Type: {field: activity_type_id, lookup: {resource: activity-types, by: name}}
   Email: {field: contacts, lookup: {resource: contacts, by: email}}
+  Guest: {field: guests, lookup: {resource: contacts, by: email}}
 """
 
 
 def test_activities_keep_dates_and_times_and_belong_to_the_importer(
     sandbox, tmp_path: Path
 ) -> None:
-    data = write_csv(tmp_path / "tasks.csv", ["Task", "Due", "Type", "Email"], [
-        ["Call back", "2025-04-01", "Call", "ada@example.com"],
-        ["Demo", "2025-04-02 15:30", "Meeting", "ada@example.com"],
-        ["Typo", "2025-04-03", "Lunch", ""],
+    data = write_csv(tmp_path / "tasks.csv", ["Task", "Due", "Type", "Email", "Guest"], [
+        ["Call back", "2025-04-01", "Call", "ada@example.com", ""],
+        ["Demo", "2025-04-02 15:30", "Meeting", "ada@example.com", "grace@example.com"],
+        ["Typo", "2025-04-03", "Lunch", "", ""],
     ])
     mapping = write_mapping(tmp_path / "tasks.yaml", ACTIVITIES)
     code, summary, err = _import(sandbox, data, mapping)
@@ -257,6 +258,7 @@ def test_activities_keep_dates_and_times_and_belong_to_the_importer(
     assert tasks["Call back"]["type"]["name"] == "Call"
     assert tasks["Demo"]["due_date"] == "2025-04-02T15:30:00.000000Z"
     assert tasks["Demo"]["user_id"] == 1
+    assert "grace@example.com" in {g.get("email") for g in tasks["Demo"]["guests"]}
 
 
 CALLS = """\
