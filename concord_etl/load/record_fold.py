@@ -44,6 +44,11 @@ class FoldIndex:
             return None
         return tuple(normalise_key(p) for p in parts)
 
+    def written(self, key: tuple[str, ...]) -> bool:
+        """A record with this key exists already (written earlier in the run, or before)."""
+        group = self.groups.get(key)
+        return group is not None and not group.open and group.record_id is not None
+
     def remember(self, work: RecordWork) -> None:
         """A record already written (by an earlier run): later rows with its key reuse it."""
         key = self.key(work)

@@ -54,6 +54,7 @@ from concord_etl.validate.record_checks import (
     RecordCheck,
     build_checks,
     check_records,
+    missing_required,
     open_records_input,
 )
 from concord_etl.validate.transforms import blank_to_na
@@ -249,6 +250,12 @@ class RecordsImporter:
         for work in works:
             self._link(stage, work, by_row[work.row])
             self._resource_rules(stage, work)
+        works = [w for w in works if w.action != "rejected"]
+        missing = missing_required(stage.check, [(w.row, w.values) for w in works],
+                                   written=stage.fold.written)
+        for work in works:
+            for reason in missing.get(work.row, ()):
+                work.reject(reason)
         works = [w for w in works if w.action != "rejected"]
         stage.fold.fold(works)
         firsts = [w for w in works if w.follower_of is None and w.action != "rejected"]

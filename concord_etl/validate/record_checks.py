@@ -5,12 +5,14 @@ Each record of a ``records:`` mapping (and a deal's line items) is validated wit
 columns is filled (relation columns such as owner, stage or companies do not count): a row
 without a deal simply has no deal, and a note with an empty body is skipped, not rejected.
 Match keys are not checked for duplicates here: the same company named on several rows is one
-company, folded by the importer.
+company, folded by the importer. For the same reason a record with a match key gets its required
+values checked across the rows that name it (``missing_required``): the rows of one deal may give
+its stage once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,9 @@ from concord_etl.mapping.model import (
 )
 from concord_etl.read import Table, open_table, require_columns
 from concord_etl.validate.chunk import reasons_by_row, validate_frame
+from concord_etl.validate.lookups import normalise_key
 from concord_etl.validate.schema import Validator, build_validator
-from concord_etl.validate.transforms import blank_to_na
+from concord_etl.validate.transforms import blank_to_na, is_empty
 
 RELATION_TYPES = ("BelongsTo", "Association", "Id")
 LINES_RESOURCE = "deal-products"
@@ -73,6 +76,7 @@ class RecordCheck:
     validator: Validator
     presence: tuple[str, ...]           # columns that make the record present on a row
     lines: LineCheck | None = None
+    required: tuple[tuple[str, str], ...] = ()   # (field, columns) checked per record key
 
     @property
     def name(self) -> str:
@@ -98,10 +102,63 @@ def build_checks(mapping: RecordsMapping, fields_for: Callable[[Mapping], Resour
         fields = fields_for(spec.mapping)
         unkeyed = replace(spec.mapping, match=MatchSpec())     # no duplicate-key rejection
         validator = build_validator(unkeyed, fields)
+        required: tuple[tuple[str, str], ...] = ()
+        if _keyed(spec.mapping):
+            required = _required_fields(validator)
+            relaxed = replace(unkeyed, columns=tuple(
+                replace(c, required=False) for c in unkeyed.columns))
+            validator = build_validator(relaxed, fields)
         lines = _line_check(spec.mapping) if spec.mapping.products is not None else None
         checks.append(RecordCheck(spec=spec, fields=fields, validator=validator,
-                                  presence=_presence(validator), lines=lines))
+                                  presence=_presence(validator), lines=lines, required=required))
     return tuple(checks)
+
+
+def _keyed(mapping: Mapping) -> bool:
+    return bool(mapping.match.on) and "id" not in mapping.match.on
+
+
+def _required_fields(validator: Validator) -> tuple[tuple[str, str], ...]:
+    out = [(c.field.attribute, c.column) for c in validator.columns if c.required]
+    out += [(hidden.split(":", 1)[1], " / ".join(columns))
+            for hidden, columns in validator.required_groups.items()]
+    return tuple(out)
+
+
+def record_key(mapping: Mapping, values: dict[str, Any]) -> tuple[str, ...] | None:
+    """A record's match key on a row, normalised (None when a part is empty)."""
+    parts = [values.get(name) for name in mapping.match.on]
+    if not _keyed(mapping) or any(is_empty(p) or isinstance(p, (list, tuple)) for p in parts):
+        return None
+    return tuple(normalise_key(p) for p in parts)
+
+
+def missing_required(check: RecordCheck, items: Iterable[tuple[int, dict[str, Any]]],
+                     written: Callable[[tuple[str, ...]], bool] = lambda _key: False
+                     ) -> dict[int, list[str]]:
+    """Required values absent from a row *and* from every other row naming the same record
+    (by match key) — ``written`` keys are records that exist already (updates need nothing)."""
+    if not check.required:
+        return {}
+    items = list(items)
+    filled: dict[tuple[str, ...], set[str]] = {}
+    for _row, values in items:
+        key = record_key(check.mapping, values)
+        if key is not None:
+            have = filled.setdefault(key, set())
+            have.update(f for f, _ in check.required if not is_empty(values.get(f)))
+    out: dict[int, list[str]] = {}
+    for row, values in items:
+        key = record_key(check.mapping, values)
+        if key is not None and written(key):
+            continue
+        have = filled[key] if key is not None else {
+            f for f, _ in check.required if not is_empty(values.get(f))}
+        missing = [f"{columns}: a value is required" for f, columns in check.required
+                   if f not in have]
+        if missing:
+            out[row] = missing
+    return out
 
 
 def _line_check(mapping: Mapping) -> LineCheck:

@@ -24,6 +24,7 @@ from concord_etl.validate.record_checks import (
     RecordCheck,
     build_checks,
     check_records,
+    missing_required,
     open_records_input,
 )
 from concord_etl.validate.relations import Relations
@@ -144,6 +145,8 @@ def _reasons(frame: Any, checks: tuple[RecordCheck, ...], checked: dict[str, Che
                         check.label(e, lines=True) for e in errors)
                 else:
                     line_items.append(_Item(row_no, dict(result.line_values.get(index, {}))))
+        for row_no, missing in missing_required(check, [(i.row, i.values) for i in items]).items():
+            reasons.setdefault(row_no, []).extend(check.label(e) for e in missing)
         if check.name in relations:
             record_relations, line_relations = relations[check.name]
             record_relations.resolve(items)

@@ -355,3 +355,22 @@ def test_validate_names_the_record_of_every_problem(tmp_path: Path) -> None:
     text = run_cli(["validate", str(data), "-m", str(TRADE_FAIR)], url="http://127.0.0.1:9",
                    token=TOKEN).stdout
     assert "row 2: contact: Email:" in text and "row 2: deal products: Qty:" in text
+
+
+def test_rows_of_one_deal_may_give_its_required_values_once(sandbox, tmp_path: Path) -> None:
+    header = ["Deal", "Stage", "Product", "Qty", "Price"]
+    data = write_csv(tmp_path / "deals.csv", header, [
+        ["Cove rollout", "Proposal Made", "Concord Cloud Seat", "10", "45"],
+        ["Cove rollout", "", "Premium Support", "1", "299"],
+        ["Orphan deal", "", "Premium Support", "1", "299"],
+    ])
+    mapping = write_mapping(tmp_path / "deals.yaml", PRODUCTS)
+    code, summary, err = _import(sandbox, data, mapping)
+    assert code == 1, err
+    rows = read_results(Path(summary["results"]))
+    assert [r["_action"] for r in rows] == ["created", "duplicate", "rejected"]
+    assert rows[2]["_errors"].startswith("Stage: a value is required")
+    assert [r["_products_action"] for r in rows] == ["created", "created", "skipped"]
+    online = run_cli(["validate", str(data), "-m", str(mapping), "--online", "--json"],
+                     url=sandbox.url, token=TOKEN)
+    assert last_json(online.stdout)["rejected"] == 1
