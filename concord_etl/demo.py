@@ -15,7 +15,7 @@ from concord_etl.crm.client import ConcordClient
 from concord_etl.errors import ConfigError
 from concord_etl.export.report import load_report, run_report
 from concord_etl.load.run import ImportOptions, run_import
-from concord_etl.mapping import load_mapping
+from concord_etl.mapping import load_import_mapping
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEMO_TOKEN = "demo-token"
@@ -25,6 +25,8 @@ STEPS = (
     ("Leads (CSV, cp1252, ';')", "leads.csv", "leads-contacts.yaml"),
     ("Leads (Excel workbook)", "leads.xlsx", "leads-contacts.yaml"),
     ("Deals (CSV)", "deals.csv", "deals.yaml"),
+    ("Trade-fair leads: company, person, deal with products, note and follow-up task per row",
+     "trade-fair-leads.csv", "trade-fair.yaml"),
 )
 REPORT = "reports/weekly.yaml"
 
@@ -68,7 +70,7 @@ def run_demo(
             source = _find(PACKAGE_ROOT, "sample_data", sample)
             target = workdir / "input" / sample
             shutil.copyfile(source, target)
-            mapping = load_mapping(_find(PACKAGE_ROOT, "mappings", mapping_name))
+            mapping = load_import_mapping(_find(PACKAGE_ROOT, "mappings", mapping_name))
             bar = progress_factory() if progress_factory else None
             try:
                 summary = run_import(target, mapping, client, ImportOptions(), progress=bar)

@@ -23,8 +23,8 @@ from click.testing import CliRunner
 
 from concord_etl import errors
 from concord_etl.cli import main
+from concord_etl.mapping import RecordsMapping, load_import_mapping, load_mapping
 from concord_etl.mapping import columns as mapping_columns
-from concord_etl.mapping import load_mapping
 from concord_etl.mapping import loader as mapping_loader
 from concord_etl.mapping import model as mapping_model
 from tests.helpers import REPO
@@ -277,7 +277,7 @@ def test_there_are_example_mappings_and_reports() -> None:
 
 @pytest.mark.parametrize("path", MAPPINGS, ids=lambda p: p.name)
 def test_every_example_mapping_loads(path: Path) -> None:
-    mapping = load_mapping(path)
+    mapping = load_import_mapping(path)
     assert mapping.columns
     assert path.name in readme()
 
@@ -323,7 +323,7 @@ def _as_mapping_texts(body: str) -> list[str]:
 def load_mapping_text(text: str, tmp_path: Path) -> Any:
     path = tmp_path / f"example-{len(list(tmp_path.iterdir()))}.yaml"
     path.write_text(text, encoding="utf-8")
-    return load_mapping(path)
+    return load_import_mapping(path)
 
 
 def readme_yaml_blocks() -> list[str]:
@@ -371,7 +371,9 @@ def test_the_readme_shows_every_custom_field_type_in_a_valid_mapping(tmp_path: P
             continue
         for text in _as_mapping_texts(body):
             mapping = load_mapping_text(text, tmp_path)
-            shown |= {c.type for c in mapping.columns if c.field.startswith("cf_") and c.type}
+            parts = mapping.records if isinstance(mapping, RecordsMapping) else ()
+            columns = [c for r in parts for c in r.mapping.columns] or list(mapping.columns)
+            shown |= {c.type for c in columns if c.field.startswith("cf_") and c.type}
     missing = [t for t in CUSTOM_FIELD_TYPES if t not in shown]
     assert not missing, f"no README example of custom-field types {missing}"
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from concord_etl.errors import AbortRun, ConcordError, exit_code
+from concord_etl.errors import AbortRun, ConcordError, RunLocked, exit_code
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,6 +72,9 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("\ninterrupted: rerun the same command to resume", err=True)
             sys.exit(3)
+        except RunLocked as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exit_code(exc))
         except AbortRun as exc:
             summary = getattr(exc, "summary", None)
             if summary is not None and getattr(summary, "results", None):

@@ -18,7 +18,7 @@ from concord_etl.cli.common import (
     summary_table,
 )
 
-EXPORTABLE = ("contacts", "companies", "deals", "products", "activities", "notes")
+EXPORTABLE = ("contacts", "companies", "deals", "products", "activities", "notes", "calls")
 
 
 class RecordCounter:

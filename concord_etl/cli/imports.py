@@ -12,7 +12,6 @@ from concord_etl.cli.common import (
     CONTEXT,
     connection_options,
     handle_errors,
-    load_mapping_file,
     make_client,
     print_json,
     summary_table,
@@ -57,10 +56,11 @@ class ProgressBar:
 @click.option("--plan", "plan_path", type=click.Path(dir_okay=False, path_type=Path),
               help="With --dry-run: write one JSON line per row (row, action, payload, errors).")
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Journal file (default: beside the input).")
+              help="Journal file (default: beside the input, named after input and mapping).")
 @click.option("--restart", is_flag=True, help="Discard the journal of an earlier run and start over.")
 @click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Results file (default: beside the input, .csv or .xlsx like the input).")
+              help="Results file (default: beside the input, named after input and mapping, "
+                   ".csv or .xlsx like the input).")
 @click.option("--concurrency", type=click.IntRange(1, 64),
               help="Parallel requests (default: chosen from the rate limit and latency).")
 @click.option("--limit", type=click.IntRange(0), help="Only the first N data rows.")
@@ -81,8 +81,8 @@ def import_command(
 
     if plan_path and not dry_run:
         raise click.UsageError("--plan goes with --dry-run")
-    mapping = load_mapping_file(mapping_path)
-    journal = journal_path or default_journal_path(file)
+    mapping = load_import_mapping(mapping_path)
+    journal = journal_path or default_journal_path(file, mapping)
     if restart and journal.exists() and not yes and sys.stdin.isatty():
         click.confirm(
             f"--restart discards the journal of the earlier run ({journal}); rows it finished "
@@ -102,6 +102,12 @@ def import_command(
     sys.exit(summary.exit_code)
 
 
+def load_import_mapping(path: Path) -> Any:
+    from concord_etl.mapping import load_import_mapping as load
+
+    return load(path)
+
+
 def render_import_summary(summary: Any, *, as_json: bool) -> None:
     data = summary.as_dict()
     if as_json:
@@ -109,10 +115,18 @@ def render_import_summary(summary: Any, *, as_json: bool) -> None:
         return
     title = "Dry run (nothing was written):" if summary.dry_run else "Import finished:"
     rows = [("rows", data["rows"])]
-    for key in ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified"):
-        if data.get(key):
-            label = {"created": "would create", "updated": "would update"}.get(key, key)
-            rows.append((label if summary.dry_run else key, data[key]))
+    if data.get("records"):
+        rows += [(name, _counts(counts, summary.dry_run)) for name, counts in data["records"].items()]
+        if data.get("products"):
+            rows.append(("deal products", _counts(data["products"], summary.dry_run)))
+    else:
+        for key in ("created", "updated", "unchanged", "duplicate", "skipped", "rejected",
+                    "failed", "unverified"):
+            if data.get(key):
+                label = {"created": "would create", "updated": "would update"}.get(key, key)
+                rows.append((label if summary.dry_run else key, data[key]))
+        if data.get("products"):
+            rows.append(("products", _counts(data["products"], summary.dry_run)))
     rows.append(("requests", data["requests"]))
     rows.append(("time", f"{data['elapsed_s']:.1f} s"))
     if data.get("waited_s", 0) >= 0.5:
@@ -127,11 +141,19 @@ def render_import_summary(summary: Any, *, as_json: bool) -> None:
         rows.append(("plan", data["plan"]))
     click.echo(summary_table(rows, title=title))
     bad = sum(data.get(k, 0) for k in ("rejected", "failed", "unverified"))
+    bad += sum((data.get("products") or {}).get(k, 0) for k in ("rejected", "failed"))
     if bad and data.get("results"):
+        what = "record(s)" if data.get("records") or data.get("products") else "row(s)"
         click.echo(
-            f"{bad} row(s) need attention: fix them in {data['results']} and import that file "
+            f"{bad} {what} need attention: fix them in {data['results']} and import that file "
             "again with the same mapping."
         )
+
+
+def _counts(counts: dict[str, int], dry_run: bool) -> str:
+    """``3 created, 2 duplicate`` (``would create`` in a dry run)."""
+    words = {"created": "would create", "updated": "would update"} if dry_run else {}
+    return ", ".join(f"{n} {words.get(k, k)}" for k, n in counts.items() if n)
 
 
 @click.command("validate", context_settings=CONTEXT)
@@ -153,7 +175,7 @@ def validate_command(
     """Check FILE against the mapping without writing anything to the CRM."""
     from concord_etl.validate.file import validate_file
 
-    mapping = load_mapping_file(mapping_path)
+    mapping = load_import_mapping(mapping_path)
     client = make_client(url, token, token_file, allow_insecure_http) if online else None
     summary = validate_file(file, mapping, client=client, results_path=results_path, sheet=sheet)
     data = summary.as_dict()

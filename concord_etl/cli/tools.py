@@ -15,7 +15,7 @@ from concord_etl.cli.common import (
     print_json,
 )
 
-RESOURCES = ("contacts", "companies", "deals", "products", "activities", "notes")
+RESOURCES = ("contacts", "companies", "deals", "products", "activities", "notes", "calls")
 
 
 @click.command("fields", context_settings=CONTEXT)

@@ -45,8 +45,8 @@ COMPONENT_TYPES = {
     "number-field": "Number",
     "date-field": "Date",
     "date-time-field": "DateTime",
-    "activity-due-date-field": "ActivityDate",
-    "activity-end-date-field": "ActivityDate",
+    "activity-due-date-field": "DateOrDateTime",
+    "activity-end-date-field": "DateOrDateTime",
     "boolean-field": "Boolean",
     "select-field": "Select",
     "radio-field": "Radio",
@@ -56,7 +56,6 @@ COMPONENT_TYPES = {
     "color-swatch-field": "ColorSwatch",
     "editor-field": "Editor",
     "reminder-field": "Reminder",
-    "guests-select-field": "Guests",
     "id-field": "Id",
     "lost-reason-field": "Text",
 }
@@ -68,6 +67,7 @@ RELATION_RESOURCES = {
     "user": "users", "creator": "users", "country": "countries", "pipeline": "pipelines",
     "stage": "pipeline-stages", "source": "sources", "industry": "industries",
     "company": "companies", "parent": "companies", "deal": "deals", "type": "activity-types",
+    "outcome": "call-outcomes",
 }
 
 
@@ -154,6 +154,8 @@ def field_kind(item: Mapping[str, Any]) -> tuple[str, str | None] | None:
         return "MultiSelect", None
     if component in BELONGS_TO_COMPONENTS:
         return "BelongsTo", related_resource(item)
+    if component == "guests-select-field":    # {users: [ids], contacts: [ids]}: contacts by default
+        return "Association", "contacts"
     if component == "numeric-field":
         attributes = item.get("attributes")
         minus = isinstance(attributes, Mapping) and bool(attributes.get("minus"))

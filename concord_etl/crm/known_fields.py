@@ -5,7 +5,7 @@ when editing (contacts' job title and address; companies' source, parent company
 address), and some fields are described on no form at all yet accepted by store and update
 (companies ``industry_id``, deals ``status``/``lost_reason``/``swatch_color``, activities
 ``is_completed``; notes link to records through ``contacts``/``companies``/``deals``).
-Each entry below carries exactly the keys Concord's descriptor of that field would carry for
+(Calls link the same way.) Each entry below carries exactly the keys Concord's descriptor of that field would carry for
 typing (``component``, ``belongsToRelation``, ``optionsViaResource``, ``onOptionClick``, ...)
 plus ``showOnCreation``/``showOnUpdate`` as Concord sets them, so it is typed by the same
 ``fields.field_kind`` as a live descriptor. docs/field-descriptors.md lists the sources.
@@ -156,6 +156,16 @@ KNOWN: dict[str, tuple[Descriptor, ...]] = {
         _association("deals", displayOptionViewActionFromPath=True),
         _d("is_completed", "Completed", "boolean-field", create=False, update=False,
            trueValue=True, falseValue=False),
+    ),
+    "calls": (
+        # Concord's calls resource: outcome, date and note are required on create.
+        _belongs_to("call_outcome_id", "Outcome", "outcome", via="call-outcomes"),
+        _d("date", "Date", "date-time-field", dateable=True),
+        _d("body", "Note", "editor-field"),
+        # Not described: a call is linked to records by these keys on store/update.
+        _association("contacts", create=False, update=False),
+        _association("companies", create=False, update=False),
+        _association("deals", create=False, update=False),
     ),
     "notes": (
         _d("body", None, "editor-field"),

@@ -79,7 +79,7 @@ def cell_value(
     - ``phone_type``: only phones of this type; ``show_phone_type``: ``"number (type)"`` items.
     - ``related``: id → label for BelongsTo/Association ids whose object is not in the record.
     """
-    ftype = basic_type(spec.type)  # Domain → Text, ActivityDate → DateTime, ...
+    ftype = basic_type(spec.type)  # Domain → Text, Editor → Textarea, ...
     if ftype == "BelongsTo":
         return belongs_to_value(record, spec.attribute, key=key or "name", related=related)
     value = record.get(spec.attribute)

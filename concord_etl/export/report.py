@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from concord_etl.crm.fields import FieldSpec, ResourceFields
 from concord_etl.crm.pages import iter_records, parse_since
 from concord_etl.errors import MappingError
+from concord_etl.export.deal_products import products_job
 from concord_etl.export.exporter import (
     SheetJob,
     check_output,
@@ -46,7 +47,10 @@ from concord_etl.output.xlsx_writer import WorkbookWriter
 if TYPE_CHECKING:
     from concord_etl.crm.client import ConcordClient
 
-RESOURCES = ("contacts", "companies", "deals", "products", "activities", "notes")
+RESOURCES = ("contacts", "companies", "deals", "products", "activities", "notes", "calls",
+             "deal-products")
+# Sheets whose rows are not records of one resource (no mapping, no summaries).
+LINE_SHEETS = ("deal-products",)
 CHARTS = ("bar", "column", "pie")
 LAST_RUN = "last_run"
 RUN_INFO = "Run info"
@@ -172,8 +176,10 @@ def _sheet(rules: DocumentChecker, path: Path, item: Any, key: KeyPath) -> Sheet
     rules.keys(obj, key, SHEET_KEYS, required=("resource",))
     resource = rules.choice(obj["resource"], (*key, "resource"), RESOURCES, "resource")
     name = _optional_text(rules, obj.get("name"), (*key, "name"), "a sheet name") \
-        or resource.title()
+        or ("Products" if resource in LINE_SHEETS else resource.title())
     mapping = None
+    if obj.get("mapping") is not None and resource in LINE_SHEETS:
+        raise rules.error((*key, "mapping"), f"a {resource} sheet has fixed columns; no mapping")
     if obj.get("mapping") is not None:
         text = rules.text(obj["mapping"], (*key, "mapping"), "a mapping file")
         found = _resolve(path, text)
@@ -192,7 +198,8 @@ def _summary(rules: DocumentChecker, item: Any, key: KeyPath) -> SummaryDef:
     what = "a summary such as {title: Deals by stage, resource: deals, group_by: stage_id}"
     obj = rules.mapping(item, key, what)
     rules.keys(obj, key, SUMMARY_KEYS, required=("resource", "group_by"))
-    resource = rules.choice(obj["resource"], (*key, "resource"), RESOURCES, "resource")
+    resources = tuple(r for r in RESOURCES if r not in LINE_SHEETS)
+    resource = rules.choice(obj["resource"], (*key, "resource"), resources, "resource")
     group_by = rules.text(obj["group_by"], (*key, "group_by"), "a field such as stage_id")
     value = _optional_text(rules, obj.get("value"), (*key, "value"), "a numeric field")
     chart = rules.choice(obj.get("chart", "bar"), (*key, "chart"), CHARTS, "chart")
@@ -238,6 +245,8 @@ class _Run:
                 since, skip = mark.at, mark.ids
         else:
             since = parse_since(sheet.since)
+        if sheet.resource in LINE_SHEETS:
+            return products_job(sheet.name, since=since, query=sheet.query, skip=skip)
         columns = export_columns(self.fields(sheet.resource), sheet.mapping)
         return SheetJob(name=sheet.name, resource=sheet.resource, columns=columns,
                         since=since, query=sheet.query, skip=skip)

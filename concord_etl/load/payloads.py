@@ -99,6 +99,11 @@ def _same(value: Any, record: dict[str, Any], name: str, spec: FieldSpec | None)
         return _date_part(current) == _date_part(value)
     if kind == "DateTime":
         return _instant(current) == _instant(value)
+    if kind == "DateOrDateTime":
+        if len(_text(value)) == 10 or len(_text(current)) == 10:
+            return _date_part(current) == _date_part(value) and len(_text(current)) == len(
+                _text(value))
+        return _instant(current) == _instant(value)
     if kind == "Boolean":
         return _bool(current) == _bool(value)
     if kind in ("Select", "Radio", "BelongsTo"):

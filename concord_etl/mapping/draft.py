@@ -172,7 +172,7 @@ def _propose(column: _Column, guess: Guess, resource: str, values: list[object],
         column.entries["phone_type"] = _phone_type(column.header, resource)
     elif ftype in ("BelongsTo", "Association"):
         _propose_lookup(column, spec, texts, shape)
-    elif ftype in ("Date", "DateTime", "ActivityDate"):
+    elif ftype in ("Date", "DateTime", "DateOrDateTime"):
         _propose_format(column, ftype, values, texts)
     elif ftype == "Boolean":
         _propose_booleans(column, texts)

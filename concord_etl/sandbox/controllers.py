@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import billable as bill
 from . import catalogs, records, values
 from . import customfields as cfs
 from . import relations as rel
@@ -184,6 +185,32 @@ def associated_index(app: App, req: Request) -> Response:
         rows = [r for i in ids if (r := app.store.get(related.name, i)) and not r.get("deleted_at")]
         path = f"/api/{resource.name}/{row['id']}/{related.name}"
         return _page(app, req, related, rows, path)
+
+
+def _billable_deal(app: App, req: Request) -> tuple[Resource, Row]:
+    resource = _resource(req)
+    if resource.name != "deals":        # documents are not emulated
+        raise HttpError(404, {"message": ""})
+    return resource, _find(app, resource, req.params["id"])
+
+
+def billable_show(app: App, req: Request) -> Response:
+    with app.store.lock:
+        resource, deal = _billable_deal(app, req)
+        return Response(200, bill.show(app.store, deal), resource=resource.name,
+                        record_id=int(deal["id"]))
+
+
+def billable_save(app: App, req: Request) -> Response:
+    body = req.json()
+    records.check_body(body)
+    with app.store.lock:
+        resource, deal = _billable_deal(app, req)
+        plan = bill.check(app.store, deal, body or {})
+        with app.store.transaction():
+            bill.save(app.store, deal, plan)
+        return Response(200, bill.show(app.store, deal), resource=resource.name,
+                        record_id=int(deal["id"]))
 
 
 # ---------------------------------------------------------------------- trash

@@ -25,6 +25,7 @@ class Field:
     on_create: bool = True           # in create-fields (False: hideWhenCreating / hidden)
     on_update: bool = True           # in update-fields (False: hideWhenUpdating / hidden)
     required_by_intent: bool = False  # isRequired only when ?intent=create|update is sent
+    ids_only: bool = False           # BelongsTo that takes a numeric id only (call outcome)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ CONTACTS = Resource(
     ),
     display="full_name", default_order=("first_name", "asc"), soft_delete=True,
     custom_fields=True, unique_custom_fields=True, detail_path=True,
-    associable=("companies", "deals", "activities", "notes"), tag_type="contacts",
+    associable=("companies", "deals", "activities", "notes", "calls"), tag_type="contacts",
     search_fields=(("first_name", "like"), ("last_name", "like"), ("email", "like"),
                    ("phones.number", "like"), ("job_title", "like"), *_ADDRESS_SEARCH,
                    ("source_id", "="), ("source.name", "like"), *_OWNER_SEARCH,
@@ -123,7 +124,7 @@ COMPANIES = Resource(
         *_assoc("deals", "contacts"),
     ),
     soft_delete=True, custom_fields=True, unique_custom_fields=True, detail_path=True,
-    associable=("contacts", "deals", "activities", "notes"), tag_type="contacts",
+    associable=("contacts", "deals", "activities", "notes", "calls"), tag_type="contacts",
     search_fields=(("name", "like"), ("domain", "like"), ("email", "like"),
                    ("phones.number", "like"), *_ADDRESS_SEARCH, ("industry_id", "="),
                    ("industry.name", "like"), ("source_id", "="), ("source.name", "like"),
@@ -151,7 +152,7 @@ DEALS = Resource(
         Field("swatch_color", "Color", "ColorSwatch", on_create=False, on_update=False),
     ),
     soft_delete=True, custom_fields=True, detail_path=True,
-    associable=("contacts", "companies", "activities", "notes"), tag_type="deals",
+    associable=("contacts", "companies", "activities", "notes", "calls"), tag_type="deals",
     search_fields=(("name", "like"), ("pipeline_id", "="), ("stage_id", "="),
                    ("stage.name", "like"), ("status", "="), *_OWNER_SEARCH, ("id", "=")),
 )
@@ -213,6 +214,23 @@ NOTES = Resource(
     search_fields=(("body", "like"), ("id", "=")),
 )
 
+CALLS = Resource(
+    name="calls", model="Modules\\Calls\\Models\\Call", singular="Call",
+    fields=(
+        Field("call_outcome_id", "Outcome", "BelongsTo", related="call-outcomes", required=True,
+              ids_only=True),
+        Field("date", "Date", "DateTime", required=True),
+        Field("body", "Note", "Textarea", required=True),
+        Field("via_resource", "Via Resource", "Enum", choices=("contacts", "companies", "deals"),
+              listed=False),
+        Field("via_resource_id", "Via Resource ID", "Number", listed=False),
+        *_assoc("contacts", "companies", "deals"),
+    ),
+    display="body", default_order=("id", "asc"),
+    associable=("contacts", "companies", "deals"),
+    search_fields=(("body", "like"), ("call_outcome_id", "="), ("id", "=")),
+)
+
 
 def _lookup(name: str, model: str, singular: str, *extra: Field) -> Resource:
     return Resource(
@@ -224,6 +242,10 @@ def _lookup(name: str, model: str, singular: str, *extra: Field) -> Resource:
 
 SOURCES = _lookup("sources", "Modules\\Contacts\\Models\\Source", "Source")
 INDUSTRIES = _lookup("industries", "Modules\\Contacts\\Models\\Industry", "Industry")
+CALL_OUTCOMES = _lookup(
+    "call-outcomes", "Modules\\Calls\\Models\\CallOutcome", "Call Outcome",
+    Field("swatch_color", "Color", "ColorSwatch"),
+)
 ACTIVITY_TYPES = _lookup(
     "activity-types", "Modules\\Activities\\Models\\ActivityType", "Activity Type",
     Field("icon", "Icon", "Text", required=True, always_required=True, unique=True, max_length=50),
@@ -262,16 +284,17 @@ USERS = Resource(
 
 RESOURCES: dict[str, Resource] = {
     r.name: r
-    for r in (CONTACTS, COMPANIES, DEALS, PRODUCTS, ACTIVITIES, NOTES, SOURCES, INDUSTRIES,
-              ACTIVITY_TYPES, PIPELINES, STAGES, USERS)
+    for r in (CONTACTS, COMPANIES, DEALS, PRODUCTS, ACTIVITIES, NOTES, CALLS, SOURCES,
+              INDUSTRIES, ACTIVITY_TYPES, CALL_OUTCOMES, PIPELINES, STAGES, USERS)
 }
 # Record collections (incl. read-only countries) in the order a state dump shows them.
-RECORD_RESOURCES = ("contacts", "companies", "deals", "products", "activities", "notes")
+RECORD_RESOURCES = ("contacts", "companies", "deals", "products", "activities", "notes", "calls")
 LOOKUP_RESOURCES = ("pipelines", "pipeline-stages", "sources", "industries", "activity-types",
-                    "users", "countries")
+                    "call-outcomes", "users", "countries")
 RELATION_KEYS = {
     "user": ("user_id", "users"), "source": ("source_id", "sources"),
     "country": ("country_id", "countries"), "industry": ("industry_id", "industries"),
     "stage": ("stage_id", "pipeline-stages"), "pipeline": ("pipeline_id", "pipelines"),
     "parent": ("parent_company_id", "companies"), "type": ("activity_type_id", "activity-types"),
+    "outcome": ("call_outcome_id", "call-outcomes"),
 }

@@ -55,6 +55,7 @@ ROUTES: tuple[Route, ...] = (
     Route(("{resource}", "create-fields"), {"GET": c.create_fields}),
     Route(("{resource}", "search"), {"GET": c.search}),
     Route(("{resource}", "{id}", "update-fields"), {"GET": c.update_fields}),
+    Route(("{resource}", "{id}", "billable"), {"GET": c.billable_show, "POST": c.billable_save}),
     Route(("{resource}",), {"GET": c.index, "POST": c.store}),
     Route(("{resource}", "{id}"), {"GET": c.show, "PUT": c.update, "DELETE": c.destroy}),
     Route(("{resource}", "{id}", "{related}"), {"GET": c.associated_index}),

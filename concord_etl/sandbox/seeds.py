@@ -18,6 +18,11 @@ ACTIVITY_TYPES = (
     ("Task", "calendar", "#f43f5e", "task"), ("Email", "mail", "#818cf8", "email"),
     ("Deadline", "clock", "#f59e0b", "deadline"),
 )
+CALL_OUTCOMES = (
+    ("No Answer", "#f43f5e"), ("Busy", "#f59e0b"), ("Wrong Number", "#64748b"),
+    ("Unavailable", "#818cf8"), ("Left voice message", "#a3e635"),
+    ("Moved conversation forward", "#22c55e"),
+)
 
 
 class SeedError(ValueError):
@@ -70,6 +75,10 @@ def apply(store: Store, seed: dict[str, Any]) -> None:
             {"name": n, "icon": i, "swatch_color": c, "flag": f} for n, i, c, f in ACTIVITY_TYPES]
         for item in types:
             _put(store, "activity-types", dict(item), now)
+        outcomes = seed.get("call_outcomes") or [
+            {"name": n, "swatch_color": c} for n, c in CALL_OUTCOMES]
+        for item in outcomes:
+            _put(store, "call-outcomes", dict(item), now)
         for i, body in enumerate(seed.get("custom_fields") or []):
             try:
                 cfs.create_field(store, dict(body))

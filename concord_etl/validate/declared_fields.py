@@ -17,12 +17,15 @@ from concord_etl.errors import MappingError
 from concord_etl.mapping.model import ColumnSpec, Mapping, basic_type
 
 # A declared type that fits a field of another (finer) type: ``type: Date`` on an activity date.
-COMPATIBLE = {("ActivityDate", "Date"), ("ActivityDate", "DateTime")}
+COMPATIBLE = {("DateOrDateTime", "Date"), ("DateOrDateTime", "DateTime")}
 REQUIRED_OFFLINE = {
     "contacts": ("first_name",),
     "companies": ("name",),
     "deals": ("name",),
     "products": ("name",),
+    "notes": ("body",),
+    "activities": ("title", "due_date"),
+    "calls": ("call_outcome_id", "date", "body"),
 }
 
 

@@ -239,7 +239,7 @@ def rule_for(spec: ColumnSpec, field_spec: FieldSpec, *, online: bool) -> Rule:
     }
     if kind in simple:
         return simple[kind]
-    if kind in ("Date", "DateTime"):
+    if kind in ("Date", "DateTime", "DateOrDateTime"):
         return DateRule(kind, spec.format)
     if kind == "Boolean":
         return BooleanRule(
