@@ -381,16 +381,19 @@ def connect(
     *,
     token: str | Secret | None = None,
     token_file: str | Path | None = None,
+    profile: str | None = None,
     allow_insecure_http: bool = False,
     **client_options: Any,
 ) -> ConcordClient:
-    """A client for the CRM named by the arguments, else by ``CONCORD_URL``/``CONCORD_TOKEN``
-    (or a ``.env`` file in the working directory); see :func:`concord_etl.settings.load_settings`.
+    """A client for the CRM named by the arguments, else by ``CONCORD_URL``/``CONCORD_TOKEN``,
+    a profile (``profile=`` or ``CONCORD_PROFILE``, from ``profiles.toml``) or a ``.env`` file in
+    the working directory; see :func:`concord_etl.settings.load_settings`.
 
     ``client_options`` go to :class:`ConcordClient` (``timeout``, ``retry``, ``pacer``, ...).
     """
     settings = load_settings(
-        url, token=token, token_file=token_file, allow_insecure_http=allow_insecure_http
+        url, token=token, token_file=token_file, profile=profile,
+        allow_insecure_http=allow_insecure_http,
     )
     return ConcordClient(
         settings.url, settings.token, allow_insecure_http=settings.allow_insecure_http,
