@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from concord_etl.load.run import ImportOptions, ImportSummary, run_import
     from concord_etl.mapping import Mapping, draft_mapping, load_mapping
     from concord_etl.read import Table, open_table
+    from concord_etl.run_log import RunLog
     from concord_etl.sandbox import Sandbox
     from concord_etl.settings import Settings, load_settings
     from concord_etl.validate.file import ValidationSummary, validate_file
@@ -67,6 +68,7 @@ _EXPORTS: dict[str, str] = {
     "load_settings": "concord_etl.settings",
     "FieldSpec": "concord_etl.crm.fields",
     "ResourceFields": "concord_etl.crm.fields",
+    "RunLog": "concord_etl.run_log",
     # files and mappings
     "Table": "concord_etl.read",
     "open_table": "concord_etl.read",
@@ -123,6 +125,7 @@ __all__ = [
     "ResourceFields",
     "RetryPolicy",
     "RunLocked",
+    "RunLog",
     "Sandbox",
     "Settings",
     "Table",

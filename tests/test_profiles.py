@@ -116,17 +116,17 @@ def test_token_env_profiles(tmp_path: Path, profiles: Path) -> None:
 
 
 def test_an_unknown_profile_lists_the_known_ones(tmp_path: Path, profiles: Path) -> None:
-    with pytest.raises(ConfigError, match="no profile 'stagin' in .*prod, staging"):
+    with pytest.raises(ConfigError, match=r"no profile 'stagin' in .*prod, staging"):
         settings(tmp_path, profiles, {}, profile="stagin")
     missing = tmp_path / "nowhere" / "profiles.toml"
-    with pytest.raises(ConfigError, match="does not exist. Create it"):
+    with pytest.raises(ConfigError, match=r"does not exist\. Create it"):
         find_profile("staging", missing)
     assert read_profiles(missing) == {}
 
 
 def test_a_missing_token_file_names_the_file(tmp_path: Path, profiles: Path) -> None:
     (profiles.parent / "staging.token").unlink()
-    with pytest.raises(ConfigError, match="staging.token"):
+    with pytest.raises(ConfigError, match=r"staging\.token"):
         settings(tmp_path, profiles, {}, profile="staging")
 
 

@@ -61,8 +61,7 @@ class RunLock:
         except Timeout:
             holder = read_owner(self.owner)
             who = f" ({holder})" if holder else ""
-            msg = (f"another run of {self.report} is in progress{who}; lock {self.path}. "
-                   "Try again when it has finished.")
+            msg = f"another run of {self.report} is in progress{who}; lock {self.path}"
             raise RunLocked(msg) from None
         except OSError as exc:
             msg = f"cannot create the lock file {self.path}: {exc.strerror or exc}"
