@@ -119,6 +119,8 @@ def report_command(
     client = make_client(conn, run)
     summary = run_report(client, definition, output=output, full=full)
     data = summary.as_dict()
+    for text in summary.notes:
+        run.note(text)
 
     def table() -> str:
         rows = [(f"sheet {name}", f"{count} records") for name, count in data["sheets"].items()]
