@@ -60,6 +60,7 @@ if TYPE_CHECKING:
         load_mapping,
     )
     from concord_etl.read import Table, open_table
+    from concord_etl.run_log import RunLog
     from concord_etl.sandbox import Sandbox
     from concord_etl.settings import Settings, load_settings
     from concord_etl.validate.file import ValidationSummary, validate_file
@@ -73,6 +74,7 @@ _EXPORTS: dict[str, str] = {
     "load_settings": "concord_etl.settings",
     "FieldSpec": "concord_etl.crm.fields",
     "ResourceFields": "concord_etl.crm.fields",
+    "RunLog": "concord_etl.run_log",
     # files and mappings
     "Table": "concord_etl.read",
     "open_table": "concord_etl.read",
@@ -132,6 +134,7 @@ __all__ = [
     "ResourceFields",
     "RetryPolicy",
     "RunLocked",
+    "RunLog",
     "Sandbox",
     "Settings",
     "Table",

@@ -208,11 +208,11 @@ def test_the_mapping_reference_mentions_every_allowed_value(kind: str) -> None:
 
 
 def test_the_report_format_mentions_every_key_and_chart() -> None:
-    from concord_etl.export import report
+    from concord_etl.export import report_file as report
 
     text = section(readme(), "Exports and reports")
-    names = {"version", "output", "sheets", "summary", *report.SHEET_KEYS, *report.SUMMARY_KEYS,
-             *report.CHARTS, "last_run"}
+    names = {*report.TOP_KEYS, *report.SHEET_KEYS, *report.SUMMARY_KEYS, *report.CHARTS,
+             "last_run"}
     missing = sorted(name for name in names if not mentions(text, name))
     assert not missing, f"report keys missing from the README: {missing}"
 
@@ -361,6 +361,11 @@ def test_every_readme_report_example_is_valid(
     monkeypatch.chdir(REPO)
     path = tmp_path / "report.yaml"
     path.write_text(body, encoding="utf-8")
+    template = re.search(r"^template: (\S+)", body, re.M)
+    if template:  # the README's template example: the brand template of the tests, beside it
+        from tests.helpers.templates import brand_template
+
+        brand_template(tmp_path / template.group(1))
     assert load_report(path).sheets
 
 

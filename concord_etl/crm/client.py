@@ -30,6 +30,7 @@ import requests
 from concord_etl._version import __version__
 from concord_etl.crm.fields import ResourceFields, fetch_fields
 from concord_etl.crm.pacing import Pacer, parse_rate_headers
+from concord_etl.crm.request_event import RequestObserver, request_event
 from concord_etl.crm.wire import (
     EXCERPT_CHARS,
     MAX_PER_PAGE,
@@ -128,7 +129,9 @@ class ConcordClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = _random.random,
+        on_request: RequestObserver | None = None,
     ) -> None:
+        self.on_request = on_request    # called with a RequestEvent after each attempt (logs)
         self.base_url = normalise_url(url, allow_insecure_http=allow_insecure_http)
         self.api_url = self.base_url + "/api"
         self._token = check_token(token, source="the client's token argument")
@@ -270,7 +273,7 @@ class ConcordClient:
         data = None if body is None else encode_json(body)
         failures = limited = 0
         while True:
-            response, failure = self._send(call, data)
+            response, failure = self._send(call, data, attempt=failures + limited + 1)
             if response is None:
                 failures += 1
                 self._after_failure(failure, call, failures)
@@ -286,21 +289,40 @@ class ConcordClient:
             else:
                 return self._result(response, call, failures)
 
-    def _send(self, call: _Call, data: bytes | None
+    def _send(self, call: _Call, data: bytes | None, attempt: int = 1
               ) -> tuple[requests.Response | None, Exception | None]:
         ticket = self.pacer.acquire()
         self.stats.add(requests=1, wait_seconds=ticket.waited)
         response: requests.Response | None = None
+        failure: Exception | None = None
+        started = time.monotonic()
         try:
             response = self._session().request(call.method, call.url, params=call.params,
                                                data=data, timeout=self.timeout,
                                                allow_redirects=False)
             return response, None
         except requests.RequestException as exc:
+            failure = exc
             return None, exc
         finally:
             status = None if response is None else response.status_code
-            self.pacer.observe(ticket, status, None if response is None else response.headers)
+            headers = None if response is None else response.headers
+            self.pacer.observe(ticket, status, headers)
+            if self.on_request is not None:
+                self._notify(call, attempt, ticket.waited, started, status, headers, failure)
+
+    def _notify(self, call: _Call, attempt: int, waited: float, started: float,
+                status: int | None, headers: Mapping[str, str] | None,
+                failure: Exception | None) -> None:
+        """Tell the ``on_request`` observer about one attempt; its failures are ignored."""
+        try:
+            event = request_event(call.method, call.shown, self.base_url, attempt=attempt,
+                                  waited=waited, started=started, status=status,
+                                  headers=headers, error=failure)
+            if self.on_request is not None:
+                self.on_request(event)
+        except Exception:  # an observer never changes a request
+            pass
 
     def _after_failure(self, exc: Exception | None, call: _Call, failures: int) -> None:
         where = f"{call.method} {call.shown}"
@@ -396,16 +418,19 @@ def connect(
     *,
     token: str | Secret | None = None,
     token_file: str | Path | None = None,
+    profile: str | None = None,
     allow_insecure_http: bool = False,
     **client_options: Any,
 ) -> ConcordClient:
-    """A client for the CRM named by the arguments, else by ``CONCORD_URL``/``CONCORD_TOKEN``
-    (or a ``.env`` file in the working directory); see :func:`concord_etl.settings.load_settings`.
+    """A client for the CRM named by the arguments, else by ``CONCORD_URL``/``CONCORD_TOKEN``,
+    a profile (``profile=`` or ``CONCORD_PROFILE``, from ``profiles.toml``) or a ``.env`` file in
+    the working directory; see :func:`concord_etl.settings.load_settings`.
 
     ``client_options`` go to :class:`ConcordClient` (``timeout``, ``retry``, ``pacer``, ...).
     """
     settings = load_settings(
-        url, token=token, token_file=token_file, allow_insecure_http=allow_insecure_http
+        url, token=token, token_file=token_file, profile=profile,
+        allow_insecure_http=allow_insecure_http,
     )
     return ConcordClient(
         settings.url, settings.token, allow_insecure_http=settings.allow_insecure_http,

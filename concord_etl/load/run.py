@@ -144,8 +144,9 @@ class Importer:
     # -- the run -----------------------------------------------------------------------------
     def _stats(self) -> tuple[int, float]:
         stats = getattr(self.client, "stats", None)
+        pacer = getattr(self.client, "pacer", None)   # wall clock, not summed over threads
         return (int(getattr(stats, "requests", 0) or 0),
-                float(getattr(stats, "wait_seconds", 0.0) or 0.0))
+                float(getattr(pacer, "waited_wall", 0.0) or 0.0))
 
     def run(self) -> ImportSummary:
         self._started = time.monotonic()
