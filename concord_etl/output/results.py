@@ -1,13 +1,14 @@
 """The results file of an import or validate run (SPEC §4).
 
-Columns ``_row, _action, _concord_id, _errors`` then the input's own columns, in the input's
-order, holding the input's raw values — so the user can fix the rejected rows in it and import
+Columns ``_row, _action, _concord_id, _errors, _warnings`` then the input's own columns, in the
+input's order, holding the input's raw values — so the user can fix the rejected rows in it and import
 it again with the same mapping (mappings never name ``_``-prefixed columns, so those are
 ignored on the way back in; a results file used as input gets fresh ``_`` columns, not
 doubled ones). Rows are written in ``_row`` order whatever order they arrive in.
 
 Excel input → an XLSX results file (rejected/failed/unverified/pending rows filled, ``_errors``
-wrapped, one error per line); otherwise CSV (errors joined with ``"; "``). Written atomically.
+wrapped); otherwise CSV. ``_errors`` and ``_warnings`` hold one reason per line in both (a
+reason never contains a line break, while ``"; "`` may well be part of one). Written atomically.
 
 Memory stays bounded: rows are buffered up to ``chunk_rows``, then sorted and spilled to a
 temp file; at ``close`` the sorted runs are merged while writing.
@@ -31,13 +32,19 @@ from concord_etl.output.csv_writer import CsvWriter
 from concord_etl.output.xlsx_writer import WorkbookWriter
 
 # SPEC §4 outcomes; dry runs use the plan's verbs (create/update/skip/reject), also accepted.
-ACTIONS = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
+# ``duplicate``: the row repeats an earlier row of the file and shares its write; ``valid``:
+# ``validate`` found nothing wrong but has a warning for the row.
+ACTIONS = (
+    "created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified",
+    "duplicate", "valid",
+)
 FLAGGED = frozenset({"rejected", "failed", "unverified", "reject", "pending"})
-META_COLUMNS = ("_row", "_action", "_concord_id", "_errors")
+META_COLUMNS = ("_row", "_action", "_concord_id", "_errors", "_warnings")
+REASON_SEPARATOR = "\n"
 EXCEL_FORMATS = frozenset({"xlsx", "xlsm", "xls", "ods"})
 
-# One buffered result: (row_no, seq, action, concord_id, errors, values)
-_Entry = tuple[int, int, str, Any, tuple[str, ...], tuple[Any, ...]]
+# One buffered result: (row_no, seq, action, concord_id, errors, warnings, values)
+_Entry = tuple[int, int, str, Any, tuple[str, ...], tuple[str, ...], tuple[Any, ...]]
 
 
 def results_path(input_path: str | os.PathLike[str], *, excel: bool) -> Path:
@@ -66,8 +73,10 @@ class ResultsWriter:
         encoding: str | None = None,
         delimiter: str = ",",
         chunk_rows: int = 50_000,
+        replace_repeats: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.replace_repeats = replace_repeats    # a row added again replaces its earlier entry
         self.excel = excel
         self.sheet = sheet or "Results"
         self.encoding = encoding
@@ -95,8 +104,11 @@ class ResultsWriter:
         concord_id: Any = None,
         errors: Sequence[str] | str | None = None,
         raw: Mapping[str, Any] | Sequence[Any] | None = None,
+        *,
+        warnings: Sequence[str] | str | None = None,
     ) -> None:
-        """Record the outcome of input row ``row_no`` (its ``_row``)."""
+        """Record the outcome of input row ``row_no`` (its ``_row``); with ``replace_repeats``
+        a later call for the same row replaces the earlier one."""
         if self._closed:
             msg = f"results file {self.path} is already closed"
             raise RuntimeError(msg)
@@ -105,12 +117,15 @@ class ResultsWriter:
             raise ValueError(msg)
         if isinstance(errors, str):
             errors = [errors]
+        if isinstance(warnings, str):
+            warnings = [warnings]
         entry: _Entry = (
             int(row_no),
             self._seq,
             action,
             None if concord_id is None or is_missing(concord_id) else concord_id,
             tuple(str(e) for e in errors or ()),
+            tuple(str(w) for w in warnings or ()),
             self._values(raw),
         )
         self._seq += 1
@@ -154,9 +169,18 @@ class ResultsWriter:
         self._spill()
         yield from heapq.merge(*(_read_run(p) for p in self._runs), key=_order)
 
-    def _rows(self, joiner: str) -> Iterator[list[Any]]:
-        for row_no, _seq, action, concord_id, errors, values in self._sorted():
-            yield [row_no, action, concord_id, joiner.join(errors) or None, *values]
+    def _rows(self) -> Iterator[list[Any]]:
+        if not self.replace_repeats:
+            for entry in self._sorted():
+                yield _cells(entry)
+            return
+        pending: _Entry | None = None
+        for entry in self._sorted():
+            if pending is not None and pending[0] != entry[0]:
+                yield _cells(pending)
+            pending = entry
+        if pending is not None:
+            yield _cells(pending)
 
     def close(self) -> Path:
         """Write the results file (atomically) and return its path."""
@@ -184,18 +208,19 @@ class ResultsWriter:
             ColumnDef("_action", "text"),
             ColumnDef("_concord_id", "integer"),
             ColumnDef("_errors", "text", width=50, wrap=True),
+            ColumnDef("_warnings", "text", width=40, wrap=True),
             *(ColumnDef(c, "text") for c in self.input_columns),
         ]
         with WorkbookWriter(self.path) as workbook:
             workbook.add_sheet(
-                self.sheet, columns, self._rows("\n"), highlight=_flagged,
+                self.sheet, columns, self._rows(), highlight=_flagged,
             )
 
     def _write_csv(self) -> None:
         with CsvWriter(
             self.path, self.columns, delimiter=self.delimiter, encoding=self.encoding
         ) as writer:
-            writer.writerows(self._rows("; "))
+            writer.writerows(self._rows())
 
     def _discard_spill(self) -> None:
         if self._spill_dir is not None:
@@ -216,6 +241,12 @@ class ResultsWriter:
             self.close()
         else:
             self.abort()
+
+
+def _cells(entry: _Entry) -> list[Any]:
+    row_no, _seq, action, concord_id, errors, warnings, values = entry
+    return [row_no, action, concord_id, REASON_SEPARATOR.join(errors) or None,
+            REASON_SEPARATOR.join(warnings) or None, *values]
 
 
 def _order(entry: _Entry) -> tuple[int, int]:

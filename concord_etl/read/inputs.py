@@ -35,7 +35,8 @@ def open_input(
 
 
 def results_writer(
-    path: Path, table: Table, mapping: Mapping, *, excel: bool | None = None
+    path: Path, table: Table, mapping: Mapping, *, excel: bool | None = None,
+    replace_repeats: bool = False,
 ) -> ResultsWriter:
     """A results file laid out like the input (delimiter, sheet), so it re-imports as is."""
     if excel is None:
@@ -46,6 +47,7 @@ def results_writer(
         sheet=table.sheet if excel else None,
         encoding=None if excel else forced,
         delimiter=(table.delimiter or ",") if not excel else ",",
+        replace_repeats=replace_repeats,
     )
 
 

@@ -1,0 +1,107 @@
+"""One validating pass over a whole input file: every chunk, its lookups, and its duplicates.
+
+``scan_file`` is what ``concord-etl validate`` runs, and what an import runs before it sends
+anything (so that a row repeated further down the file is known before its first copy is sent):
+
+1. each chunk is validated by the schema, its lookups resolved (read-only), and the keys and
+   unique values of its good rows collected by the validator's ``DuplicateBook``;
+2. when some key or unique value occurs on several rows, those rows — and only those — are
+   read again, validated together and settled by the book (fold, or reject naming each other),
+   then validated once more so that the schema's ``duplicate`` check reports them.
+
+Lookups learn the size of the file as they go (``Resolver.scale``), so that the first chunk's
+keys, scaled to the whole file, decide whether searching keys or reading a whole resource
+costs fewer requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from concord_etl.read import Table
+from concord_etl.read.inputs import estimate_rows
+from concord_etl.validate.chunk import ValidatedChunk, validate_frame
+from concord_etl.validate.duplicates import DuplicateBook
+from concord_etl.validate.relations import Relations
+from concord_etl.validate.schema import ROW_COLUMN, Validator
+
+
+@dataclass
+class FileScan:
+    """What a pass over a file found."""
+
+    rows: int
+    book: DuplicateBook
+    detail: ValidatedChunk | None = None   # the rows of every duplicate group, settled
+
+
+def limited_frames(table: Table, limit: int | None = None) -> Iterator[pd.DataFrame]:
+    """``table.frames()``, stopping after ``limit`` data rows."""
+    seen = 0
+    for frame in table.frames():
+        if limit is not None:
+            if seen >= limit:
+                return
+            frame = frame.iloc[: limit - seen]
+        seen += len(frame)
+        yield frame
+
+
+def scan_file(
+    table: Table,
+    validator: Validator,
+    relations: Relations | None = None,
+    *,
+    on_chunk: Callable[[ValidatedChunk], None] | None = None,
+    limit: int | None = None,
+    create: bool = True,
+) -> FileScan:
+    """Validate every chunk of ``table`` (see the module docstring); ``on_chunk`` sees each one.
+
+    ``create``: plan/create ``create_missing`` records for good rows (``False`` before an
+    import: the import creates them when it gets to the rows).
+    """
+    book = validator.duplicates
+    book.reset()
+    total = estimate_rows(table)
+    if limit is not None and total is not None:
+        total = min(total, limit)
+    seen = 0
+    for frame in limited_frames(table, limit):
+        if relations is not None:
+            relations.resolver.scale = max(1.0, (total or 0) / max(seen + len(frame), 1))
+        chunk = validate_frame(frame, validator)
+        if relations is not None:
+            relations.resolve(chunk, create=create)
+        book.collect(chunk)
+        if on_chunk is not None:
+            on_chunk(chunk)
+        seen += len(frame)
+    scan = FileScan(rows=seen, book=book)
+    candidates = book.candidates()
+    if len(candidates):
+        frame = gather_rows(table, candidates, limit)
+        chunk = validate_frame(frame, validator)
+        if relations is not None:
+            relations.resolve(chunk, create=False)
+        book.settle(chunk)
+        scan.detail = validate_frame(frame, validator)
+        if relations is not None:
+            relations.resolve(scan.detail, create=False)
+    return scan
+
+
+def gather_rows(table: Table, rows: np.ndarray, limit: int | None = None) -> pd.DataFrame:
+    """The rows of ``table`` whose ``_row`` is in ``rows``, as one frame (a second read)."""
+    parts = []
+    for frame in limited_frames(table, limit):
+        keep = np.isin(frame[ROW_COLUMN].to_numpy(dtype=np.int64), rows)
+        if keep.any():
+            parts.append(frame[keep])
+    if not parts:
+        return pd.DataFrame(columns=[*table.columns, ROW_COLUMN])
+    return pd.concat(parts).reset_index(drop=True)
