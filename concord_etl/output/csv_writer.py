@@ -121,9 +121,14 @@ class CsvWriter:
 
     def writerows(self, rows: Iterable[Sequence[Any]]) -> None:
         writerow = self._writer.writerow
+        guard = neutralise
         count = 0
         for row in rows:
-            writerow([csv_text(v) for v in row])
+            # text and empty cells (the bulk of most files) go straight to the guard
+            writerow([
+                guard(v) if v.__class__ is str else ("" if v is None else csv_text(v))
+                for v in row
+            ])
             count += 1
         self.rows += count
 

@@ -22,6 +22,7 @@ from concord_etl.errors import InputError
 from concord_etl.validate.schema import ROW_COLUMN, Feed, Validator
 
 ERROR_COLUMNS = [ROW_COLUMN, "column", "field", "value", "reason"]
+KEY_TYPES = ("BelongsTo", "Association")
 PROBLEM_COLUMNS = ["position", *ERROR_COLUMNS, "severity", "rank"]
 
 
@@ -324,7 +325,7 @@ def _problems(
                 cache[value] = f"{feed.column}: {check.reason(value)}"
             reasons.append(cache[value])
         source = frame[feed.column] if feed.column in frame.columns else prepared[feed.key]
-        cells = source.to_numpy(dtype=object)[positions]
+        cells = source.iloc[positions].to_numpy(dtype=object)
         parts.append(problem_frame(
             positions, rows, column=feed.column, field_name=feed.field.attribute,
             values=[None if _is_na(v) else v for v in cells], reasons=reasons,
@@ -363,7 +364,8 @@ def _is_na(value: Any) -> bool:
 
 
 def _values(parsed: pd.DataFrame, validator: Validator, problems: pd.DataFrame) -> pd.DataFrame:
-    """Typed values per feed; cells that failed an error check of their column become NA."""
+    """Typed values per feed; keys that failed a check of their column become NA (rows with
+    an error are never sent, so their other values are left as they are)."""
     refused: dict[str, np.ndarray] = {}
     errors = problems[problems["severity"] == "error"]
     for label, group in errors.groupby("column", sort=False):
@@ -371,8 +373,8 @@ def _values(parsed: pd.DataFrame, validator: Validator, problems: pd.DataFrame) 
     data: dict[str, pd.Series] = {}
     for feed in validator.feeds:
         series = feed.kind.convert(parsed[feed.key])
-        bad = refused.get(feed.column)
-        if bad is not None and len(bad):
+        bad = refused.get(feed.column) if feed.kind.name in KEY_TYPES else None
+        if bad is not None and len(bad):      # a refused key is not looked up
             keep = np.ones(len(series), dtype=bool)
             keep[bad] = False
             series = series.where(keep)

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from concord_etl.validate.checks import ROW_COLUMN, FrameCheck, quote
-from concord_etl.validate.text_types import split_numbers
 from concord_etl.validate.transforms import arrow_strings
 
 if TYPE_CHECKING:
@@ -121,18 +121,16 @@ class DuplicateBook:
         """(values, positions) of a unique field in ``chunk``; list fields give one per item."""
         feeds = self.validator.feeds_of(name)
         if feeds and feeds[0].kind.name == "Phone":
-            values: list[str] = []
-            positions: list[int] = []
+            parts: list[pd.Series] = []
+            where: list[np.ndarray] = []
             for feed in feeds:
-                text = chunk.values[feed.key]
+                text = chunk.values[feed.key].astype("str")
                 present = np.flatnonzero(text.notna().to_numpy())
-                cells = text.to_numpy(dtype=object)[present]
-                sep = feed.spec.split
-                for position, cell in zip(present.tolist(), cells.tolist(), strict=True):
-                    for number in split_numbers(str(cell), sep) if sep else [str(cell).strip()]:
-                        values.append(number)
-                        positions.append(position)
-            return pd.Series(values, dtype="str"), np.asarray(positions, dtype=np.intp)
+                numbers, positions = _numbers(text.iloc[present], feed.spec.split)
+                parts.append(numbers)
+                where.append(present[positions])
+            values = pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype="str")
+            return values, np.concatenate(where) if where else np.zeros(0, dtype=np.intp)
         series = chunk.field_series(name)
         text = key_text(series) if feeds and feeds[0].kind.name in ("Email", "Text", "Url") \
             else series.astype("str")
@@ -238,12 +236,35 @@ class DuplicateBook:
             )
 
 
+def _numbers(text: pd.Series, sep: str | None) -> tuple[pd.Series, np.ndarray]:
+    """Phone cells → (one trimmed number per item, position of its cell in ``text``)."""
+    if not sep:
+        return text.str.strip().reset_index(drop=True), np.arange(len(text))
+    arrow = arrow_strings(text)
+    if arrow is None:
+        arrow = pa.array(text.to_numpy(dtype=object).tolist(), type=pa.string())
+    lists = pc.split_pattern(arrow, sep)
+    items = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+    keep = pc.greater(pc.utf8_length(items), 0).to_numpy(zero_copy_only=False)
+    numbers = pd.Series(pd.arrays.ArrowStringArray(items.filter(pa.array(keep))), dtype="str")
+    return numbers, parents[keep]
+
+
 def _repeated(values: list[pd.Series], rows: list[np.ndarray]) -> np.ndarray:
     """Rows whose value occurs on more than one row."""
-    codes, _ = pd.factorize(pd.concat(values, ignore_index=True))
     all_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    if not len(codes):
+    if not len(all_rows):
         return np.zeros(0, dtype=np.int64)
+    arrays = [arrow_strings(v) for v in values]
+    if all(a is not None for a in arrays):     # one hash pass in Arrow over every chunk
+        typed = [a if a.type == pa.large_string() else a.cast(pa.large_string())
+                 for a in arrays if a is not None]
+        encoded = pa.chunked_array(typed, type=pa.large_string()).dictionary_encode()
+        codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False)
+                                for c in encoded.chunks]).astype(np.int64)
+    else:
+        codes, _ = pd.factorize(pd.concat(values, ignore_index=True))
     counts = np.bincount(codes[codes >= 0])
     repeated = counts[codes] > 1
     return np.unique(all_rows[repeated])

@@ -160,8 +160,11 @@ def _write(
         flagged = flagged[rejected[flagged]]
     if not len(flagged):
         return
-    cells = raw_rows(chunk.frame.iloc[flagged], columns)
-    for position, values in zip(flagged.tolist(), cells, strict=True):
-        action = "rejected" if rejected[position] else "valid"
-        writer.add(int(chunk.rows[position]), action, None, chunk.reasons(position), list(values),
-                   warnings=chunk.warnings_of(position))
+    positions = flagged.tolist()
+    writer.add_rows(
+        chunk.rows[flagged].tolist(),
+        ["rejected" if rejected[p] else "valid" for p in positions],
+        [chunk.reasons(p) for p in positions],
+        [chunk.warnings_of(p) for p in positions],
+        raw_rows(chunk.frame.iloc[flagged], columns),
+    )

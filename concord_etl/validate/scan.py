@@ -16,8 +16,11 @@ costs fewer requests.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +40,50 @@ class FileScan:
     rows: int
     book: DuplicateBook
     detail: ValidatedChunk | None = None   # the rows of every duplicate group, settled
+
+
+def prefetched(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Read the next chunk in a thread while the current one is validated.
+
+    Parsing CSV happens in Arrow without the GIL, so on two cores reading and validating
+    overlap. At most one chunk waits; an error of the reader is raised here, in order.
+    """
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        box.put(("frame", frame), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put(("error", exc))
+
+    reader = threading.Thread(target=read, name="concord-read", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():
+            try:
+                box.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        reader.join()
 
 
 def limited_frames(table: Table, limit: int | None = None) -> Iterator[pd.DataFrame]:
@@ -71,7 +118,7 @@ def scan_file(
     if limit is not None and total is not None:
         total = min(total, limit)
     seen = 0
-    for frame in limited_frames(table, limit):
+    for frame in prefetched(limited_frames(table, limit)):
         if relations is not None:
             relations.resolver.scale = max(1.0, (total or 0) / max(seen + len(frame), 1))
         chunk = validate_frame(frame, validator)
