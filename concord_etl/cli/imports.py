@@ -113,6 +113,10 @@ def render_import_summary(summary: Any, *, as_json: bool) -> None:
         if data.get(key):
             label = {"created": "would create", "updated": "would update"}.get(key, key)
             rows.append((label if summary.dry_run else key, data[key]))
+    if data.get("duplicates"):
+        rows.append(("duplicates", f"{data['duplicates']} (repeat an earlier row: one write)"))
+    if data.get("warnings"):
+        rows.append(("warnings", f"{data['warnings']} row(s) (see _warnings in the results)"))
     rows.append(("requests", data["requests"]))
     rows.append(("time", f"{data['elapsed_s']:.1f} s"))
     if data.get("waited_s", 0) >= 0.5:
@@ -121,6 +125,8 @@ def render_import_summary(summary: Any, *, as_json: bool) -> None:
         rows.append(("created", item))
     for item in data.get("would_create_related", []):
         rows.append(("would create", item))
+    for item in data.get("lookups", []):
+        rows.append(("lookup", item))
     if data.get("results"):
         rows.append(("results", data["results"]))
     if data.get("plan"):
@@ -161,12 +167,25 @@ def validate_command(
         print_json(data)
     else:
         rows = [("rows", data["rows"]), ("valid", data["rows"] - data["rejected"]),
-                ("rejected", data["rejected"]), ("time", f"{data['elapsed_s']:.2f} s")]
+                ("rejected", data["rejected"])]
+        if data.get("duplicates"):
+            rows.append(("duplicates", f"{data['duplicates']} (repeat an earlier row: one write)"))
+        if data.get("warnings"):
+            rows.append(("warnings", f"{data['warnings']} row(s)"))
+        rows.append(("time", f"{data['elapsed_s']:.2f} s"))
+        for item in data.get("lookups", []):
+            rows.append(("lookup", item))
+        for item in data.get("would_create_related", []):
+            rows.append(("would create", item))
         if data.get("results"):
             rows.append(("results", data["results"]))
         click.echo(summary_table(rows, title=f"Validation of {file}:"))
         for line in summary.sample_errors:
             click.echo(f"  {line}")
-        if data["rejected"] > len(summary.sample_errors):
+        if data["rejected"] and data["rejected"] > len(summary.sample_errors):
             click.echo("  ... and more (see --results)")
+        if summary.sample_warnings:
+            click.echo("warnings (accepted, but worth a look):")
+            for line in summary.sample_warnings:
+                click.echo(f"  {line}")
     sys.exit(1 if data["rejected"] else 0)

@@ -22,7 +22,6 @@ from concord_etl.errors import InputError
 from concord_etl.validate.schema import ROW_COLUMN, Feed, Validator
 
 ERROR_COLUMNS = [ROW_COLUMN, "column", "field", "value", "reason"]
-KEY_TYPES = ("BelongsTo", "Association")
 PROBLEM_COLUMNS = ["position", *ERROR_COLUMNS, "severity", "rank"]
 
 
@@ -364,8 +363,7 @@ def _is_na(value: Any) -> bool:
 
 
 def _values(parsed: pd.DataFrame, validator: Validator, problems: pd.DataFrame) -> pd.DataFrame:
-    """Typed values per feed; keys that failed a check of their column become NA (rows with
-    an error are never sent, so their other values are left as they are)."""
+    """Typed values per feed; cells that failed an error check of their column become NA."""
     refused: dict[str, np.ndarray] = {}
     errors = problems[problems["severity"] == "error"]
     for label, group in errors.groupby("column", sort=False):
@@ -373,8 +371,8 @@ def _values(parsed: pd.DataFrame, validator: Validator, problems: pd.DataFrame) 
     data: dict[str, pd.Series] = {}
     for feed in validator.feeds:
         series = feed.kind.convert(parsed[feed.key])
-        bad = refused.get(feed.column) if feed.kind.name in KEY_TYPES else None
-        if bad is not None and len(bad):      # a refused key is not looked up
+        bad = refused.get(feed.column)
+        if bad is not None and len(bad):      # a refused key is not looked up, for one
             keep = np.ones(len(series), dtype=bool)
             keep[bad] = False
             series = series.where(keep)

@@ -110,19 +110,21 @@ class RecordSource:
 
     def describe(self) -> str:
         """One line for the summary: what was fetched and what the other way would have cost."""
-        search = math.ceil(self.expected / PAGE)
+        search = _requests(max(math.ceil(self.expected / PAGE), 1))
         what = f"{self.resource} by {self.by}"
         if self.mode == "whole":
+            whole = _requests(max(math.ceil((self.total or 0) / PAGE), 1))
             return (
-                f"{what}: read all {self.total:,} records ({math.ceil((self.total or 0) / PAGE)} "
-                f"requests) instead of searching {self.expected:,} keys ({search} requests)"
+                f"{what}: read all {self.total:,} records ({whole}) instead of searching "
+                f"{self.expected:,} keys ({search})"
             )
         if self.total is not None:
+            whole = _requests(max(math.ceil(self.total / PAGE), 1))
             return (
-                f"{what}: searched {self.expected:,} keys ({search} requests) instead of reading "
-                f"all {self.total:,} records ({math.ceil(self.total / PAGE)} requests)"
+                f"{what}: searched {self.expected:,} keys ({search}) instead of reading all "
+                f"{self.total:,} records ({whole})"
             )
-        return f"{what}: searched {self.expected:,} keys ({max(search, 1)} requests)"
+        return f"{what}: searched {self.expected:,} keys ({search})"
 
     def find(
         self, raw_keys: list[str], *, expected: int | None = None,
@@ -181,6 +183,10 @@ class RecordSource:
                 for key in record_keys(self.resource, self.by, record):
                     if keep is None or key in keep:
                         self._index.setdefault(key, []).append(record)
+
+
+def _requests(count: int) -> str:
+    return f"{count} request" if count == 1 else f"{count} requests"
 
 
 # -- resolving lookups ------------------------------------------------------------------------

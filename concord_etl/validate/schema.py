@@ -176,7 +176,10 @@ def build_validator(mapping: Mapping, fields: ResourceFields | None = None) -> V
     }
     validator = Validator(mapping=mapping, fields=fields, feeds=feeds, defaults=defaults)
     validator.duplicates = DuplicateBook(validator)
-    checks = [*_required_groups(validator), *validator.duplicates.frame_checks()]
+    checks = [
+        *_required_groups(validator), *_one_value_fields(validator),
+        *validator.duplicates.frame_checks(),
+    ]
     validator.frame_checks = {check.name: check for check in checks}
     validator.schema = pa.DataFrameSchema(
         {feed.key: feed.kind.column(feed.key, required=feed.required) for feed in feeds},
@@ -293,6 +296,40 @@ def _required_groups(validator: Validator) -> list[FrameCheck]:
             return f"{label}: a value is required"
 
         checks.append(FrameCheck(f"required({name})", test, label, name, reason))
+    return checks
+
+
+def _one_value_fields(validator: Validator) -> list[FrameCheck]:
+    """A single-valued field fed by several columns takes the first non-empty one; a row where
+    a later column holds another value gets a warning (that value is not imported)."""
+    checks: list[FrameCheck] = []
+    seen: set[str] = set()
+    for feed in validator.feeds:
+        name = feed.field.attribute
+        members = validator.feeds_of(name)
+        if name in seen or len(members) < 2 or feed.kind.many:
+            continue
+        seen.add(name)
+        keys = [f.key for f in members]
+
+        def test(frame: pd.DataFrame, keys: list[str] = keys) -> pd.Series:
+            texts = [frame[k].astype("str").str.strip().str.lower() for k in keys]
+            first = texts[0]
+            for other in texts[1:]:
+                first = first.fillna(other)
+            agree = pd.Series(True, index=frame.index)
+            for other in texts:
+                agree &= other.isna() | (other == first).fillna(True).astype(bool)
+            return agree
+
+        label = " / ".join(dict.fromkeys(f.column for f in members))
+        order = ", then ".join(dict.fromkeys(f.column for f in members))
+
+        def reason(_row: int, label: str = label, order: str = order, name: str = name) -> str:
+            return (f"{label}: several different values; {name} takes one, so the first "
+                    f"non-empty column is used ({order})")
+
+        checks.append(FrameCheck(f"one_value({name})", test, label, name, reason, "warning"))
     return checks
 
 
