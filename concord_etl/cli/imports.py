@@ -121,10 +121,8 @@ def render_import_summary(summary: Any, *, as_json: bool) -> None:
     rows.append(("time", f"{data['elapsed_s']:.1f} s"))
     if data.get("waited_s", 0) >= 0.5:
         rows.append(("rate-limit wait", f"{data['waited_s']:.1f} s (summed over parallel requests)"))
-    for item in data.get("created_related", []):
-        rows.append(("created", item))
-    for item in data.get("would_create_related", []):
-        rows.append(("would create", item))
+    rows.extend(listed("created", data.get("created_related", [])))
+    rows.extend(listed("would create", data.get("would_create_related", [])))
     for item in data.get("lookups", []):
         rows.append(("lookup", item))
     if data.get("results"):
@@ -138,6 +136,14 @@ def render_import_summary(summary: Any, *, as_json: bool) -> None:
             f"{bad} row(s) need attention: fix them in {data['results']} and import that file "
             "again with the same mapping."
         )
+
+
+def listed(label: str, items: list[str], most: int = 10) -> list[tuple[str, str]]:
+    """Summary rows for a list, the first ``most`` of it (``--json`` has them all)."""
+    rows = [(label, item) for item in items[:most]]
+    if len(items) > most:
+        rows.append((label, f"... and {len(items) - most} more (--json lists them all)"))
+    return rows
 
 
 @click.command("validate", context_settings=CONTEXT)
@@ -175,8 +181,7 @@ def validate_command(
         rows.append(("time", f"{data['elapsed_s']:.2f} s"))
         for item in data.get("lookups", []):
             rows.append(("lookup", item))
-        for item in data.get("would_create_related", []):
-            rows.append(("would create", item))
+        rows.extend(listed("would create", data.get("would_create_related", [])))
         if data.get("results"):
             rows.append(("results", data["results"]))
         click.echo(summary_table(rows, title=f"Validation of {file}:"))

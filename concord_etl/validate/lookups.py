@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from concord_etl.crm.wire import search_plan
 from concord_etl.errors import RecordRejected
 from concord_etl.mapping.model import LOOKUP_CREATABLE, Lookup
 
@@ -87,10 +88,11 @@ class RecordSource:
     """The records of one resource found by one field, the cheaper way.
 
     ``find(keys, expected)`` returns the records matching each normalised key. On the first call
-    with more keys than one search request takes, it compares ``ceil(expected / 100)`` search
-    requests with ``ceil(total / 100)`` list requests (one request to learn ``meta.total``, whose
-    first page is kept) and sticks to the cheaper: ``search`` or ``whole``. ``keep`` limits what
-    a whole read keeps in memory to the keys the caller can ask for.
+    with more keys than one search request takes, it compares the search requests the file's keys
+    need (100 keys a request; a key holding a comma costs a request of its own), scaled to
+    ``expected`` keys, with ``ceil(total / 100)`` list requests (one request learns
+    ``meta.total``; its first page is kept) and sticks to the cheaper: ``search`` or ``whole``.
+    ``keep`` limits what a whole read keeps in memory to the keys the caller can ask for.
     """
 
     def __init__(
@@ -104,13 +106,14 @@ class RecordSource:
         self.mode: str | None = None
         self.total: int | None = None
         self.expected = 0
-        self.requests = 0
+        self.searches = 0          # search requests sent (before paging)
         self._index: dict[str, list[dict[str, Any]]] = {}
+        self._search_cost = 0
         self._workers = workers or (lambda: 4)
 
     def describe(self) -> str:
         """One line for the summary: what was fetched and what the other way would have cost."""
-        search = _requests(max(math.ceil(self.expected / PAGE), 1))
+        search = _requests(max(self.searches, self._search_cost, 1))
         what = f"{self.resource} by {self.by}"
         if self.mode == "whole":
             whole = _requests(max(math.ceil((self.total or 0) / PAGE), 1))
@@ -133,10 +136,12 @@ class RecordSource:
         """Records per normalised key for ``raw_keys`` (missing keys map to [])."""
         wanted = {normalise_key(k): k for k in raw_keys}
         if self.mode is None:
-            self._choose(max(len(wanted), expected or 0), keep)
+            queries = len(list(search_plan(self.by, wanted.values())))
+            scale = max(expected or 0, len(wanted)) / max(len(wanted), 1)
+            self._choose(max(len(wanted), expected or 0), math.ceil(queries * scale), keep)
         if self.mode == "whole":
             return {k: self._index.get(k, []) for k in wanted}
-        self.expected = max(self.expected, len(wanted))
+        self.searches += len(list(search_plan(self.by, wanted.values())))
         records = self.client.search_in(self.resource, self.by, list(wanted.values()),
                                         params=self.params or None)
         found: dict[str, list[dict[str, Any]]] = {k: [] for k in wanted}
@@ -146,15 +151,16 @@ class RecordSource:
                     found[key].append(record)
         return found
 
-    def _choose(self, expected: int, keep: set[str] | None) -> None:
+    def _choose(self, expected: int, search_cost: int, keep: set[str] | None) -> None:
         self.expected = expected
-        if expected <= PAGE:
+        self._search_cost = search_cost
+        if search_cost <= 1:
             self.mode = "search"
             return
         first = self.client.page(self.resource, 1, PAGE, {"order": "id|asc", **self.params})
         meta = first.get("meta") or {}
         self.total = int(meta.get("total") or len(first.get("data") or []))
-        if math.ceil(self.total / PAGE) <= math.ceil(expected / PAGE):
+        if math.ceil(self.total / PAGE) <= search_cost:
             self.mode = "whole"
             self._read_all(first, int(meta.get("last_page") or 1), keep)
         else:
