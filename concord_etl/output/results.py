@@ -11,7 +11,9 @@ wrapped); otherwise CSV. ``_errors`` and ``_warnings`` hold one reason per line 
 reason never contains a line break, while ``"; "`` may well be part of one). Written atomically.
 
 Memory stays bounded: rows are buffered up to ``chunk_rows``, then sorted and spilled to a
-temp file; at ``close`` the sorted runs are merged while writing.
+temp file; at ``close`` the sorted runs are merged while writing. ``add_block`` takes many rows at
+once as columns (what ``validate`` writes: its rejected rows); blocks stay in memory as frames
+and are written with one vectorised CSV write.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from concord_etl.formula_guard import neutralise
 from concord_etl.output.columns import ColumnDef, is_missing
 from concord_etl.output.csv_writer import CsvWriter
 from concord_etl.output.xlsx_writer import WorkbookWriter
@@ -90,6 +96,7 @@ class ResultsWriter:
         self._buffer: list[_Entry] = []
         self._runs: list[Path] = []
         self._spill_dir: str | None = None
+        self._blocks: list[pd.DataFrame] = []
         self._seq = 0
         self._closed = False
 
@@ -162,6 +169,33 @@ class ResultsWriter:
                 self._spill()
                 buffer = self._buffer
 
+    def add_block(
+        self,
+        row_nos: Sequence[int] | np.ndarray,
+        actions: Sequence[str],
+        errors: Sequence[Sequence[str]],
+        warnings: Sequence[Sequence[str]],
+        cells: pd.DataFrame,
+    ) -> None:
+        """Many rows without an id at once: ``cells`` has the input's columns (raw values)."""
+        if self._closed:
+            msg = f"results file {self.path} is already closed"
+            raise RuntimeError(msg)
+        count = len(cells)
+        block = pd.DataFrame({
+            "_seq": np.arange(self._seq, self._seq + count, dtype=np.int64),
+            "_row": np.asarray(row_nos, dtype=np.int64),
+            "_action": np.asarray(actions, dtype=object),
+            "_concord_id": np.full(count, None, dtype=object),
+            "_errors": _joined(errors),
+            "_warnings": _joined(warnings),
+        })
+        for name in self.input_columns:
+            block[name] = cells[name].to_numpy(dtype=object)
+        self._seq += count
+        self.counts.update(actions)
+        self._blocks.append(block)
+
     def _values(self, raw: Mapping[str, Any] | Sequence[Any] | None) -> tuple[Any, ...]:
         if raw is None:
             values: list[Any] = [None] * len(self.input_columns)
@@ -219,7 +253,9 @@ class ResultsWriter:
             return self.path
         self._closed = True
         try:
-            if self.excel:
+            if self._blocks:
+                self._write_blocks()
+            elif self.excel:
                 self._write_xlsx()
             else:
                 self._write_csv()
@@ -227,13 +263,45 @@ class ResultsWriter:
             self._discard_spill()
         return self.path
 
+    def _frame(self) -> pd.DataFrame:
+        """Blocks and single rows as one frame in ``_row`` order (repeats resolved)."""
+        parts = list(self._blocks)
+        entries = list(self._sorted())
+        if entries:
+            parts.append(pd.DataFrame(
+                [[e[1], *_cells(e)] for e in entries], columns=["_seq", *self.columns]
+            ))
+        frame = pd.concat(parts, ignore_index=True)
+        frame = frame.sort_values(["_row", "_seq"], kind="stable")
+        if self.replace_repeats:
+            frame = frame.drop_duplicates("_row", keep="last")
+        return frame.drop(columns="_seq")
+
+    def _write_blocks(self) -> None:
+        frame = self._frame()
+        if self.excel:
+            rows = ([None if v is None or is_missing(v) else v for v in row]
+                    for row in frame.itertuples(index=False, name=None))
+            self._write_xlsx(rows)
+            return
+        for name in frame.columns[3:]:       # the guard, once per distinct text
+            codes, uniques = pd.factorize(frame[name])
+            guarded = np.empty(len(uniques) + 1, dtype=object)
+            guarded[:-1] = [_guarded(v) for v in uniques.tolist()]
+            guarded[-1] = None
+            frame[name] = guarded[codes]
+        with CsvWriter(
+            self.path, self.columns, delimiter=self.delimiter, encoding=self.encoding
+        ) as writer:
+            writer.write_frame(frame)
+
     def abort(self) -> None:
         """Drop everything collected; no file is written."""
         self._closed = True
         self._buffer = []
         self._discard_spill()
 
-    def _write_xlsx(self) -> None:
+    def _write_xlsx(self, rows: Iterator[list[Any]] | None = None) -> None:
         columns = [
             ColumnDef("_row", "integer"),
             ColumnDef("_action", "text"),
@@ -244,7 +312,8 @@ class ResultsWriter:
         ]
         with WorkbookWriter(self.path) as workbook:
             workbook.add_sheet(
-                self.sheet, columns, self._rows(), highlight=_flagged,
+                self.sheet, columns, rows if rows is not None else self._rows(),
+                highlight=_flagged,
             )
 
     def _write_csv(self) -> None:
@@ -272,6 +341,16 @@ class ResultsWriter:
             self.close()
         else:
             self.abort()
+
+
+def _guarded(value: Any) -> Any:
+    return neutralise(value) if value.__class__ is str else value
+
+
+def _joined(reasons: Sequence[Sequence[str]]) -> np.ndarray:
+    out = np.empty(len(reasons), dtype=object)
+    out[:] = [REASON_SEPARATOR.join(r) or None for r in reasons]
+    return out
 
 
 def _cells(entry: _Entry) -> list[Any]:

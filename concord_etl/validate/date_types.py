@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,19 @@ _AMBIGUOUS = re.compile(r"(\d{1,2})/(\d{1,2})/\d{4}")
 
 
 def parse_dates(values: list[str], fmt: str | None, *, utc: bool) -> pd.Series:
-    """Distinct date texts → timestamps (NaT where not a date the column accepts)."""
+    """Distinct date texts → timestamps (NaT where not a date the column accepts).
+
+    The checks and the conversion of one column ask for the same distinct values in turn:
+    the last few answers are kept (``_parsed``) so that each is parsed once."""
+    return _parsed(tuple(values), fmt, utc).copy()
+
+
+@lru_cache(maxsize=8)
+def _parsed(values: tuple[str, ...], fmt: str | None, utc: bool) -> pd.Series:
+    return _parse_dates(list(values), fmt, utc=utc)
+
+
+def _parse_dates(values: list[str], fmt: str | None, *, utc: bool) -> pd.Series:
     text = pd.Series(values, dtype=object).str.strip()
     text = text.str.replace(r"(\d)(?:st|nd|rd|th)\b", r"\1", regex=True)
     if not utc:   # a Date keeps the calendar date as written, whatever its offset
@@ -126,12 +139,12 @@ def date_type(name: str = "Date", fmt: str | None = None) -> FieldType:
         return _date_cell_text(value, fmt, with_time)
 
     return FieldType(
-        name, checks=tuple(checks), parse=_parse_dates,
+        name, checks=tuple(checks), parse=_as_dates,
         convert=convert_per_value(convert_values, "str"), cell_text=text_of,
     )
 
 
-def _parse_dates(series: pd.Series) -> pd.Series:
+def _as_dates(series: pd.Series) -> pd.Series:
     return as_category(series.str.strip())
 
 

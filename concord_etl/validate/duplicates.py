@@ -111,7 +111,11 @@ class DuplicateBook:
         key: pd.Series | None = None
         missing = np.zeros(len(chunk), dtype=bool)
         for name in self.key_fields:
-            text = key_text(chunk.field_series(name))
+            series = chunk.field_series(name)
+            email = all(f.kind.name == "Email" for f in self.validator.feeds_of(name))
+            # e-mails are trimmed and lower-cased by their parser, and hold no spaces
+            text = series if email and isinstance(series.dtype, pd.StringDtype) else key_text(
+                series)
             missing |= text.isna().to_numpy()
             key = text if key is None else key + KEY_SEPARATOR + text
         assert key is not None

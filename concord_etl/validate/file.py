@@ -19,7 +19,7 @@ import numpy as np
 from concord_etl.crm.fields import parse_create_fields
 from concord_etl.mapping.model import Mapping
 from concord_etl.output.results import ResultsWriter
-from concord_etl.read.inputs import open_input, raw_rows, results_writer
+from concord_etl.read.inputs import open_input, results_writer
 from concord_etl.validate.chunk import ValidatedChunk
 from concord_etl.validate.lookups import Resolver
 from concord_etl.validate.relations import Relations
@@ -161,10 +161,10 @@ def _write(
     if not len(flagged):
         return
     positions = flagged.tolist()
-    writer.add_rows(
-        chunk.rows[flagged].tolist(),
+    writer.add_block(
+        chunk.rows[flagged],
         ["rejected" if rejected[p] else "valid" for p in positions],
         [chunk.reasons(p) for p in positions],
         [chunk.warnings_of(p) for p in positions],
-        raw_rows(chunk.frame.iloc[flagged], columns),
+        chunk.frame.iloc[flagged][columns],
     )
