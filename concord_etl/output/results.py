@@ -34,7 +34,7 @@ import pandas as pd
 
 from concord_etl.formula_guard import neutralise
 from concord_etl.output.columns import ColumnDef, is_missing
-from concord_etl.output.csv_writer import CsvWriter
+from concord_etl.output.csv_writer import CsvWriter, csv_text
 from concord_etl.output.xlsx_writer import WorkbookWriter
 
 # SPEC §4 outcomes; dry runs use the plan's verbs (create/update/skip/reject), also accepted.
@@ -343,8 +343,12 @@ class ResultsWriter:
             self.abort()
 
 
-def _guarded(value: Any) -> Any:
-    return neutralise(value) if value.__class__ is str else value
+def _guarded(value: Any) -> str | None:
+    """A cell as the guarded text a CSV results file holds (typed Excel cells as text)."""
+    if value.__class__ is str:
+        return neutralise(value)
+    text = csv_text(value)
+    return text or None
 
 
 def _joined(reasons: Sequence[Sequence[str]]) -> np.ndarray:

@@ -16,10 +16,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pdr
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from concord_etl.errors import InputError
 from concord_etl.validate.schema import ROW_COLUMN, Feed, Validator
+from concord_etl.validate.transforms import arrow_strings
 
 ERROR_COLUMNS = [ROW_COLUMN, "column", "field", "value", "reason"]
 PROBLEM_COLUMNS = ["position", *ERROR_COLUMNS, "severity", "rank"]
@@ -244,7 +247,7 @@ def validate_frame(frame: pd.DataFrame, validator: Validator) -> ValidatedChunk:
     try:
         parsed = validator.schema.validate(prepared, lazy=True, inplace=True)
         failures = None
-    except pa.errors.SchemaErrors as exc:
+    except pdr.errors.SchemaErrors as exc:
         failures = exc.failure_cases
         parsed = exc.data if isinstance(exc.data, pd.DataFrame) else prepared
     rows = prepared[ROW_COLUMN].to_numpy(dtype=np.int64)
@@ -373,11 +376,27 @@ def _values(parsed: pd.DataFrame, validator: Validator, problems: pd.DataFrame) 
         series = feed.kind.convert(parsed[feed.key])
         bad = refused.get(feed.column)
         if bad is not None and len(bad):      # a refused key is not looked up, for one
-            keep = np.ones(len(series), dtype=bool)
-            keep[bad] = False
-            series = series.where(keep)
+            series = _blanked(series, bad)
         data[feed.key] = series
     return pd.DataFrame(data, index=parsed.index)
+
+
+def _blanked(series: pd.Series, positions: np.ndarray) -> pd.Series:
+    """``series`` with NA at ``positions``, without a pass over every cell in Python."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy().copy()
+        codes[positions] = -1
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=series.index)
+    arrow = arrow_strings(series)
+    if arrow is not None:
+        mask = np.zeros(len(series), dtype=bool)
+        mask[positions] = True
+        blanked = pc.if_else(pa.array(mask), pa.scalar(None, arrow.type), arrow)
+        return pd.Series(pd.arrays.ArrowStringArray(blanked), index=series.index, dtype=dtype)
+    values = series.array.copy()
+    values[positions] = None if dtype is np.dtype(object) else pd.NA
+    return pd.Series(values, index=series.index)
 
 
 def reasons_by_row(errors: Any) -> dict[int, list[str]]:
