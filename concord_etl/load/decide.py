@@ -19,7 +19,7 @@ from concord_etl.crm.fields import ResourceFields
 from concord_etl.load.payloads import build_body, changed_fields
 from concord_etl.mapping.model import Mapping
 from concord_etl.validate.duplicates import KEY_SEPARATOR
-from concord_etl.validate.lookups import Resolver, normalise_key
+from concord_etl.validate.lookups import Resolver, match_key, normalise_key
 from concord_etl.validate.transforms import is_empty
 
 if TYPE_CHECKING:
@@ -122,25 +122,33 @@ class Decider:
         return found
 
     def existing(self, rows: Iterable[RowWork]) -> dict[int, list[dict[str, Any]]]:
-        """Records matching each row's ``key`` (the whole match key), by row number."""
+        """Records matching each row's ``key`` (the whole match key), by row number; rows
+        without a match are left out."""
         match_on = self.match_keys()
         keyed = [r for r in rows if r.key is not None]
         if not match_on or not keyed:
             return {}
         source = self.resolver.source(self.mapping.resource, match_on[0],
-                                      {"with": RELATION_WITH})
-        parts = {r.row: r.key.split(KEY_SEPARATOR) for r in keyed if r.key is not None}
-        firsts = sorted({p[0] for p in parts.values()})
+                                      {"with": RELATION_WITH}, key_of=match_key)
+        several = len(match_on) > 1
+        firsts = sorted({(r.key or "").split(KEY_SEPARATOR)[0] if several else r.key or ""
+                         for r in keyed})
         expected = max(self._expected or 0, len(firsts))
-        found = source.find(firsts, expected=expected, keep=self._keep)
+        found = source.find(firsts, expected=expected, keep=self._keep, compared=True)
         out: dict[int, list[dict[str, Any]]] = {}
         for row in keyed:
-            first, *rest = parts[row.row]
-            out[row.row] = [
-                record for record in found.get(normalise_key(first), [])
-                if all(normalise_key(record.get(k)) == normalise_key(v)
-                       for k, v in zip(match_on[1:], rest, strict=False))
-            ]
+            key = row.key or ""
+            if not several:
+                hits = found.get(key)
+            else:
+                first, *rest = key.split(KEY_SEPARATOR)
+                hits = [
+                    record for record in found.get(first, [])
+                    if all(match_key(record.get(k)) == v
+                           for k, v in zip(match_on[1:], rest, strict=False))
+                ]
+            if hits:
+                out[row.row] = hits
         return out
 
     def decide(self, rows: list[RowWork]) -> None:

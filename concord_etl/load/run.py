@@ -267,21 +267,24 @@ class Importer:
         book = plan.duplicates
         keys = (book.keys(chunk).to_numpy(dtype=object) if book.key_fields
                 and book.key_fields == self.mapping.match.on else None)
+        errors_of, warnings_of = chunk.problems_by_position()
+        folded = book.folded
         rows: list[RowWork] = []
         for position, row_no in enumerate(chunk.rows.tolist()):
             work = RowWork(row=row_no, values=RowRecord(chunk, position))
-            errors = chunk.reasons(position)
+            errors = errors_of.get(position)
             if errors:
                 work.action, work.errors = "rejected", list(errors)
-            work.warnings = list(chunk.warnings_of(position))
+            warnings = warnings_of.get(position)
+            if warnings:
+                work.warnings = list(warnings)
             if keys is not None:
                 key = keys[position]
-                work.key = key if isinstance(key, str) else None
-            first = book.folded.get(row_no)
-            if first is not None and not errors:
-                work.action, work.duplicate_of = "duplicate", first
+                work.key = key if key.__class__ is str else None
+            if folded and not errors and row_no in folded:
+                work.action, work.duplicate_of = "duplicate", folded[row_no]
             rows.append(work)
-        self.summary.warned += sum(1 for r in rows if r.warnings)
+        self.summary.warned += len(warnings_of)
         return rows
 
     def _process(self, rows: list[RowWork], planner: Decider) -> None:
@@ -301,8 +304,9 @@ class Importer:
         planner.decide(pending)
         if self.options.dry_run:
             self._settle_duplicates(rows)
-            for row in rows:
-                self._plan_line(row)
+            if self._plan_file is not None:
+                for row in rows:
+                    self._plan_line(row)
             self._count(rows)
             return
         self._record_settled(pending)
@@ -313,6 +317,8 @@ class Importer:
 
     def _settle_duplicates(self, rows: list[RowWork]) -> None:
         """Rows repeating an earlier row get its outcome and id once it has settled."""
+        if not self._first_rows:
+            return
         for row in rows:
             if row.row in self._first_rows:
                 self._firsts[row.row] = row
@@ -357,17 +363,16 @@ class Importer:
     # -- sending -----------------------------------------------------------------------------
     # -- output ------------------------------------------------------------------------------
     def _count(self, rows: list[RowWork]) -> None:
-        unreported = 0
-        for row in rows:
-            action = row.action
+        actions = Counter(row.action for row in rows)
+        reported = Counter(row.action for row in rows if row.reported)
+        for action, count in actions.items():
             if self.options.dry_run:
                 action = {"create": "created", "update": "updated"}.get(action, action)
-            self.summary.counts[action] += 1
-            if not row.reported:
-                unreported += 1
-                self._live[row.action] += 1
+            self.summary.counts[action] += count
+        unreported = actions - reported
+        self._live.update(unreported)
         self.summary.rows += len(rows)
-        self._emit(advance=unreported)
+        self._emit(advance=sum(unreported.values()))
 
     def _emit(self, advance: int = 0, **extra: Any) -> None:
         if self.progress is None:
@@ -387,10 +392,10 @@ class Importer:
         self._emit(advance=1)
 
     def _plan_line(self, row: RowWork) -> None:
-        action = {"create": "create", "update": "update", "unchanged": "unchanged",
-                  "skipped": "skip", "rejected": "reject"}.get(row.action, row.action)
         if self._plan_file is None:
             return
+        action = {"create": "create", "update": "update", "unchanged": "unchanged",
+                  "skipped": "skip", "rejected": "reject"}.get(row.action, row.action)
         payload = None
         if row.action in ("create", "update"):
             payload = row.body()

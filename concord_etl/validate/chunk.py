@@ -98,6 +98,11 @@ class ValidatedChunk:
     def warnings_of(self, position: int) -> list[str]:
         return self._grouped()["warning"].get(position, [])
 
+    def problems_by_position(self) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+        """(errors, warnings) of the rows that have any, by position (read-only lists)."""
+        grouped = self._grouped()
+        return grouped["error"], grouped["warning"]
+
     def _grouped(self) -> dict[str, dict[int, list[str]]]:
         if self._by_position is None:
             grouped: dict[str, dict[int, list[str]]] = {"error": {}, "warning": {}}

@@ -48,18 +48,30 @@ def normalise_key(value: object) -> str:
     return re.sub(r"\s+", " ", str(value)).strip().casefold()
 
 
-def record_keys(resource: str, by: str, record: dict[str, Any]) -> list[str]:
+_SPACES = re.compile(r"[ \t\n\r\f\v]+")
+
+
+def match_key(value: object) -> str:
+    """The comparison form of a match key, as ``duplicates.key_text`` makes it for a whole
+    column (trimmed, runs of spaces collapsed, lower-cased)."""
+    return _SPACES.sub(" ", str(value)).strip(" \t\n\r\f\v").lower()
+
+
+def record_keys(
+    resource: str, by: str, record: dict[str, Any],
+    key_of: Callable[[object], str] = normalise_key,
+) -> list[str]:
     """The keys under which a fetched record can be found for ``by``."""
     if by == "id":
         return [str(record.get("id"))]
     if resource == "countries" and by == "name":
         keys = [record.get("name"), record.get("iso_3166_2"), record.get("iso_3166_3")]
-        return [normalise_key(k) for k in keys if k]
+        return [key_of(k) for k in keys if k]
     if resource == "contacts" and by in ("full_name", "name"):
         full = " ".join(p for p in (record.get("first_name"), record.get("last_name")) if p)
-        return [normalise_key(full or record.get("display_name") or "")]
+        return [key_of(full or record.get("display_name") or "")]
     value = record.get(by)
-    return [normalise_key(value)] if value not in (None, "") else []
+    return [key_of(value)] if value not in (None, "") else []
 
 
 @dataclass(frozen=True)
@@ -98,8 +110,10 @@ class RecordSource:
     def __init__(
         self, client: LookupClient, resource: str, by: str,
         params: dict[str, Any] | None = None, *, workers: Callable[[], int] | None = None,
+        key_of: Callable[[object], str] = normalise_key,
     ) -> None:
         self.client = client
+        self.key_of = key_of           # the comparison form of keys and of record values
         self.resource = resource
         self.by = by
         self.params = dict(params or {})
@@ -131,24 +145,28 @@ class RecordSource:
 
     def find(
         self, raw_keys: list[str], *, expected: int | None = None,
-        keep: set[str] | None = None,
+        keep: set[str] | None = None, compared: bool = False,
     ) -> dict[str, list[dict[str, Any]]]:
-        """Records per normalised key for ``raw_keys`` (missing keys map to [])."""
-        wanted = {normalise_key(k): k for k in raw_keys}
+        """Records per key (in ``key_of`` form) for ``raw_keys``; keys without a record are
+        left out. ``compared``: the keys are in that form already."""
+        wanted = dict(zip(raw_keys, raw_keys, strict=True)) if compared else {
+            self.key_of(k): k for k in raw_keys}
         if self.mode is None:
             queries = len(list(search_plan(self.by, wanted.values())))
             scale = max(expected or 0, len(wanted)) / max(len(wanted), 1)
             self._choose(max(len(wanted), expected or 0), math.ceil(queries * scale), keep)
         if self.mode == "whole":
-            return {k: self._index.get(k, []) for k in wanted}
+            index = self._index
+            return {k: index[k] for k in wanted if k in index}
         self.searches += len(list(search_plan(self.by, wanted.values())))
         records = self.client.search_in(self.resource, self.by, list(wanted.values()),
                                         params=self.params or None)
-        found: dict[str, list[dict[str, Any]]] = {k: [] for k in wanted}
+        found: dict[str, list[dict[str, Any]]] = {}
         for record in records:
-            for key in record_keys(self.resource, self.by, record):
-                if key in found and all(r.get("id") != record.get("id") for r in found[key]):
-                    found[key].append(record)
+            for key in record_keys(self.resource, self.by, record, self.key_of):
+                if key in wanted and all(
+                        r.get("id") != record.get("id") for r in found.get(key, [])):
+                    found.setdefault(key, []).append(record)
         return found
 
     def _choose(self, expected: int, search_cost: int, keep: set[str] | None) -> None:
@@ -186,7 +204,7 @@ class RecordSource:
                 if record.get("id") in seen:      # a record that moved between pages
                     continue
                 seen.add(record.get("id"))
-                for key in record_keys(self.resource, self.by, record):
+                for key in record_keys(self.resource, self.by, record, self.key_of):
                     if keep is None or key in keep:
                         self._index.setdefault(key, []).append(record)
 
@@ -221,8 +239,8 @@ class Resolver:
     def dry_run(self) -> bool:
         return self._dry_run
 
-    def source(self, resource: str, by: str, params: dict[str, Any] | None = None
-               ) -> RecordSource:
+    def source(self, resource: str, by: str, params: dict[str, Any] | None = None,
+               key_of: Callable[[object], str] = normalise_key) -> RecordSource:
         """The ``RecordSource`` of ``resource`` by ``by`` (one per run and parameters)."""
         tag = ";".join(f"{k}={v}" for k, v in sorted((params or {}).items()))
         key = (resource, by, tag)
@@ -230,7 +248,7 @@ class Resolver:
             pacer = getattr(self._client, "pacer", None)
             workers = (lambda: int(pacer.suggest_concurrency())) if pacer is not None else None
             self._sources[key] = RecordSource(self._client, resource, by, params,
-                                              workers=workers)
+                                              workers=workers, key_of=key_of)
         return self._sources[key]
 
     @property
