@@ -34,7 +34,7 @@ UNIQUE_KEYS = {
 RELATION_WITH = "companies;contacts;deals"
 
 
-@dataclass
+@dataclass(slots=True)
 class RowWork:
     """One input row on its way to the CRM."""
 
