@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from concord_etl.read import Table
-from concord_etl.read.inputs import estimate_rows
 from concord_etl.validate.chunk import ValidatedChunk, validate_frame
 from concord_etl.validate.duplicates import DuplicateBook
 from concord_etl.validate.relations import Relations
@@ -114,13 +113,13 @@ def scan_file(
     """
     book = validator.duplicates
     book.reset()
-    total = estimate_rows(table)
-    if limit is not None and total is not None:
-        total = min(total, limit)
+    total: float | None = None
     seen = 0
     for frame in prefetched(limited_frames(table, limit)):
+        if total is None:
+            total = estimated_rows(table, frame, limit)
         if relations is not None:
-            relations.resolver.scale = max(1.0, (total or 0) / max(seen + len(frame), 1))
+            relations.resolver.scale = max(1.0, total / max(seen + len(frame), 1))
         chunk = validate_frame(frame, validator)
         if relations is not None:
             relations.resolve(chunk, create=create)
@@ -140,6 +139,17 @@ def scan_file(
         if relations is not None:
             relations.resolve(scan.detail, create=False)
     return scan
+
+
+def estimated_rows(table: Table, first: pd.DataFrame, limit: int | None = None) -> float:
+    """The file's data rows, guessed from its size and the bytes per row of its first chunk
+    (CSV; for a workbook, the first chunk's rows) without reading the file again."""
+    guess = float(len(first))
+    if table.format == "csv" and len(first):
+        cells = sum(first[c].astype("str").str.len().fillna(0).sum() for c in table.columns)
+        per_row = (cells + len(table.columns)) / len(first)
+        guess = max(guess, table.path.stat().st_size / max(per_row, 1.0))
+    return min(guess, limit) if limit is not None else guess
 
 
 def gather_rows(table: Table, rows: np.ndarray, limit: int | None = None) -> pd.DataFrame:

@@ -33,7 +33,6 @@ from concord_etl.validate.transforms import EXTENSION_PATTERN, regex_mask
 EMAIL_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 EMAIL_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 EMAIL_PATTERN = rf"{EMAIL_LOCAL}@(?:{EMAIL_LABEL}\.)*{EMAIL_LABEL}"
-EMAIL_DOTTED = rf"{EMAIL_LOCAL}@(?:{EMAIL_LABEL}\.)+{EMAIL_LABEL}"
 URL_PATTERN = (
     r"(?i:https?|ftps?)://(?:[^\s/?#@]+@)?[^\s/?#@:.]+(?:\.[^\s/?#@:.]+)*(?::\d{1,5})?"
     r"(?:[/?#]\S*)?"
@@ -42,6 +41,14 @@ COLOR_PATTERN = r"#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{4}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8
 PHONE_DIGITS = r"(?:[^0-9]*[0-9]){5}"
 # Letters in a phone number other than an extension marker ("x", "ext.", "extension")
 PHONE_NO_LETTERS = rf"[^A-Za-z]*(?:{EXTENSION_PATTERN[:-1]})?"
+
+
+def _contains(pattern: str) -> Any:
+    def test(series: pd.Series) -> pd.Series:
+        return pd.Series(regex_mask(series, pattern, full=False, anchored=False),
+                         index=series.index)
+
+    return test
 
 
 def _matches(pattern: str) -> Any:
@@ -88,7 +95,7 @@ def email_type(limit: int | None = TEXT_LIMIT) -> FieldType:
     )
     dotted = CellCheck(
         "email_domain",
-        _matches(EMAIL_DOTTED),
+        _contains(r"@[^@]*\."),   # the full pattern is the "email" check's
         lambda v: f"{quote(v)} has no dot in its domain; Concord accepts it, but is it a typo?",
         severity="warning",
     )
@@ -143,7 +150,10 @@ def phone_type(phone_kind: str = "mobile", split: str | None = None) -> FieldTyp
             return text_length(series) <= TEXT_LIMIT
 
         def shape_test(series: pd.Series) -> pd.Series:
-            ok = regex_mask(series, PHONE_DIGITS, full=False) & regex_mask(series, PHONE_NO_LETTERS)
+            ok = regex_mask(series, PHONE_DIGITS, full=False)
+            lettered = regex_mask(series, "[A-Za-z]", full=False, anchored=False)
+            if lettered.any():     # letters are fine only as an extension marker
+                ok[lettered] &= regex_mask(series[lettered], PHONE_NO_LETTERS)
             return pd.Series(ok, index=series.index)
 
     def too_long(value: Any) -> str:

@@ -140,19 +140,27 @@ def arrow_strings(series: pd.Series) -> pa.Array | None:
     return None
 
 
-def regex_mask(series: pd.Series, pattern: str, *, full: bool = True) -> np.ndarray:
-    """Whether each text cell matches ``pattern`` (whole cell when ``full``); NA → False.
+def regex_mask(
+    series: pd.Series, pattern: str, *, full: bool = True, anchored: bool = True
+) -> np.ndarray:
+    """Whether each text cell matches ``pattern`` (whole cell when ``full``, its start when
+    ``anchored``, anywhere otherwise); NA → False.
 
     Runs RE2 through pyarrow on ``str`` columns (7× faster than ``.str.fullmatch`` here), so
     patterns must stay within the syntax RE2 and Python's ``re`` share.
     """
-    anchored = f"^(?:{pattern})$" if full else f"^(?:{pattern})"
+    if full:
+        anchored_pattern = f"^(?:{pattern})$"
+    elif anchored:
+        anchored_pattern = f"^(?:{pattern})"
+    else:
+        anchored_pattern = pattern
     arrow = arrow_strings(series)
     if arrow is not None:
-        found = pc.fill_null(pc.match_substring_regex(arrow, anchored), False)
+        found = pc.fill_null(pc.match_substring_regex(arrow, anchored_pattern), False)
         return found.to_numpy(zero_copy_only=False)
     text = series.astype("str")
-    return text.str.contains(anchored, regex=True).fillna(False).to_numpy(dtype=bool)
+    return text.str.contains(anchored_pattern, regex=True).fillna(False).to_numpy(dtype=bool)
 
 
 @contextmanager
