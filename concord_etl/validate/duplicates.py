@@ -22,6 +22,7 @@ numbers as written).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -165,15 +166,18 @@ class DuplicateBook:
         return pd.unique(pd.concat(self._keys, ignore_index=True)).tolist()
 
     def candidates(self) -> np.ndarray:
-        """Row numbers whose key or unique value is also on another row (sorted)."""
-        found: list[np.ndarray] = []
-        if self._keys:
-            found.append(_repeated(self._keys, self._key_rows))
-        for values, rows in self._uniques.values():
-            if values:
-                found.append(_repeated(values, rows))
-        if not found:
+        """Row numbers whose key or unique value is also on another row (sorted).
+
+        Each field is hashed by Arrow without the GIL, so the fields are hashed side by side."""
+        jobs = [(values, rows) for values, rows in
+                [(self._keys, self._key_rows), *self._uniques.values()] if values]
+        if not jobs:
             return np.zeros(0, dtype=np.int64)
+        if len(jobs) == 1:
+            found = [_repeated(*jobs[0])]
+        else:
+            with ThreadPoolExecutor(min(len(jobs), 2), thread_name_prefix="concord-keys") as pool:
+                found = list(pool.map(lambda job: _repeated(*job), jobs))
         return np.unique(np.concatenate(found))
 
     # -- step 2: settle the groups -----------------------------------------------------------
