@@ -19,7 +19,7 @@ datetime coercion, which costs minutes per million rows as soon as one value is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -127,10 +127,42 @@ REQUIRED = _Required("required", _present, lambda _value: "a value is required")
 
 
 def as_category(series: pd.Series) -> pd.Series:
-    """A text column as a categorical column (each distinct value stored once)."""
+    """A text column as a categorical column of its trimmed text: each distinct value is stored
+    (and trimmed) once, and values equal once trimmed share a category."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         return series
-    return series.astype("category")
+    codes, uniques = pd.factorize(series)
+    trimmed = pd.Index([str(u).strip() for u in object_list(uniques)], dtype=object)
+    merged, categories_ = pd.factorize(trimmed)
+    codes = np.where(codes >= 0, np.append(merged, -1)[codes], -1)
+    categorical = pd.Categorical.from_codes(codes, categories=pd.Index(categories_, dtype=object))
+    return pd.Series(categorical, index=series.index)
+
+
+def cleaner(done: Iterable[str] = (), *, lower: bool = False) -> Convert | None:
+    """The parser that trims (and lower-cases) cells, leaving out what the column's own
+    ``transform:`` already did; None when nothing is left to do."""
+    strip = "strip" not in done
+    lower = lower and "lower" not in done
+    if strip and lower:
+        return _strip_lower
+    if strip:
+        return _strip
+    if lower:
+        return _lower
+    return None
+
+
+def _strip(series: pd.Series) -> pd.Series:
+    return series.str.strip()
+
+
+def _lower(series: pd.Series) -> pd.Series:
+    return series.str.lower()
+
+
+def _strip_lower(series: pd.Series) -> pd.Series:
+    return series.str.strip().str.lower()
 
 
 def categories(series: pd.Series) -> tuple[list[str], np.ndarray]:

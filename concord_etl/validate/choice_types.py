@@ -38,7 +38,7 @@ DEFAULT_FALSE = ("false", "0", "no", "off")
 
 
 def _category(series: pd.Series) -> pd.Series:
-    return as_category(series.str.strip())
+    return as_category(series)
 
 
 def _split(cell: str, sep: str) -> list[str]:

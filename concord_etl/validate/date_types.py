@@ -145,7 +145,7 @@ def date_type(name: str = "Date", fmt: str | None = None) -> FieldType:
 
 
 def _as_dates(series: pd.Series) -> pd.Series:
-    return as_category(series.str.strip())
+    return as_category(series)
 
 
 def _unambiguous(values: list[str]) -> list[bool]:

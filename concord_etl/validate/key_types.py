@@ -22,7 +22,7 @@ from concord_etl.validate.checks import (
 
 
 def _category(series: pd.Series) -> pd.Series:
-    return as_category(series.str.strip())
+    return as_category(series)
 
 
 def split_keys(cell: str, sep: str | None) -> list[str]:

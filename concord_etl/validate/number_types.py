@@ -19,7 +19,7 @@ others are parsed in Python, once per distinct value.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from concord_etl.validate.checks import CellCheck, FieldType, categories, quote
+from concord_etl.validate.checks import CellCheck, FieldType, categories, cleaner, quote
 from concord_etl.validate.transforms import arrow_strings, object_list, regex_mask
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
@@ -93,10 +93,6 @@ _PLAIN_WHOLE = r"[+-]?\d{1,9}"
 _PLAIN_NUMBER = r"[+-]?(?:\d{1,12}|\d{1,3}(?:,\d{3}){1,3})(?:\.\d{1,3})?"
 
 
-def _strip(series: pd.Series) -> pd.Series:
-    return series.str.strip()
-
-
 def _judged(plain: str, judge: Judge) -> Callable[[pd.Series], pd.Series]:
     """A check: plain text passes at once, any other text is judged once per distinct value."""
 
@@ -133,7 +129,9 @@ def _numbers(series: pd.Series, plain: str, judge: Judge) -> np.ndarray:
     return numbers
 
 
-def whole_number_type(name: str = "Number", *, positive: bool = False) -> FieldType:
+def whole_number_type(
+    name: str = "Number", *, positive: bool = False, done: Iterable[str] = ()
+) -> FieldType:
     """Number custom fields (and Id, a positive whole number)."""
 
     def judge(text: str) -> tuple[Any, Problem]:
@@ -155,10 +153,13 @@ def whole_number_type(name: str = "Number", *, positive: bool = False) -> FieldT
         return pd.Series(pd.arrays.IntegerArray(whole, missing), index=series.index)
 
     check = CellCheck("record_id" if positive else "whole_number", _judged(plain, judge), reason)
-    return FieldType(name, checks=(check,), parse=_strip, convert=convert, cell_text=_number_text)
+    return FieldType(name, checks=(check,), parse=cleaner(done), convert=convert,
+                     cell_text=_number_text)
 
 
-def decimal_type(name: str = "Numeric", *, allow_negative: bool = False) -> FieldType:
+def decimal_type(
+    name: str = "Numeric", *, allow_negative: bool = False, done: Iterable[str] = ()
+) -> FieldType:
     """Numeric custom fields (≥ 0) and Decimal (deal amounts, may be negative): decimal(15,3)."""
 
     def judge(text: str) -> tuple[Any, Problem]:
@@ -175,7 +176,8 @@ def decimal_type(name: str = "Numeric", *, allow_negative: bool = False) -> Fiel
         return pd.Series(values, index=series.index)
 
     check = CellCheck("number", _judged(plain, judge), reason)
-    return FieldType(name, checks=(check,), parse=_strip, convert=convert, cell_text=_number_text)
+    return FieldType(name, checks=(check,), parse=cleaner(done), convert=convert,
+                     cell_text=_number_text)
 
 
 def _number_text(value: Any) -> str:

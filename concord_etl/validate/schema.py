@@ -219,17 +219,18 @@ def rule_for(spec: ColumnSpec, field_spec: FieldSpec, *, online: bool) -> FieldT
     if kind in OPTION_TYPES:
         return _option_type(spec, field_spec, online)
     by_id = spec.lookup is not None and spec.lookup.by == "id"
+    done = spec.transform       # what the column's transforms did: parsers skip it
     simple: dict[str, Callable[[], FieldType]] = {
         "Text": lambda: text_type("Text", limit),
         "Textarea": textarea_type,
-        "Email": lambda: email_type(limit),
-        "Url": lambda: url_type(limit),
-        "ColorSwatch": colour_type,
-        "Number": lambda: whole_number_type("Number"),
-        "Id": lambda: whole_number_type("Id", positive=True),
-        "Numeric": lambda: decimal_type("Numeric", allow_negative=False),
-        "Decimal": lambda: decimal_type("Decimal", allow_negative=True),
-        "Phone": lambda: phone_type(spec.phone_type or "mobile", spec.split),
+        "Email": lambda: email_type(limit, done),
+        "Url": lambda: url_type(limit, done),
+        "ColorSwatch": lambda: colour_type(done),
+        "Number": lambda: whole_number_type("Number", done=done),
+        "Id": lambda: whole_number_type("Id", positive=True, done=done),
+        "Numeric": lambda: decimal_type("Numeric", allow_negative=False, done=done),
+        "Decimal": lambda: decimal_type("Decimal", allow_negative=True, done=done),
+        "Phone": lambda: phone_type(spec.phone_type or "mobile", spec.split, done),
         "BelongsTo": lambda: belongs_to_type(by_id=by_id),
         "Association": lambda: association_type(spec.split, by_id=by_id),
         "Tags": lambda: tags_type(spec.split or ","),

@@ -15,6 +15,7 @@ What Concord accepts, and so what passes here:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -23,6 +24,7 @@ from concord_etl.validate.checks import (
     TEXT_LIMIT,
     CellCheck,
     FieldType,
+    cleaner,
     listing,
     per_value,
     quote,
@@ -69,14 +71,6 @@ def max_length(limit: int) -> CellCheck:
     return CellCheck("max_length", test, reason)
 
 
-def _strip(series: pd.Series) -> pd.Series:
-    return series.str.strip()
-
-
-def _strip_lower(series: pd.Series) -> pd.Series:
-    return series.str.strip().str.lower()
-
-
 # -- the types ---------------------------------------------------------------------------------
 
 
@@ -89,7 +83,7 @@ def textarea_type() -> FieldType:
     return FieldType("Textarea")
 
 
-def email_type(limit: int | None = TEXT_LIMIT) -> FieldType:
+def email_type(limit: int | None = TEXT_LIMIT, done: Iterable[str] = ()) -> FieldType:
     valid = CellCheck(
         "email", _matches(EMAIL_PATTERN), lambda v: f"{quote(v)} is not a valid e-mail address"
     )
@@ -100,23 +94,23 @@ def email_type(limit: int | None = TEXT_LIMIT) -> FieldType:
         severity="warning",
     )
     checks = (valid, max_length(limit or TEXT_LIMIT), dotted)
-    return FieldType("Email", checks=checks, parse=_strip_lower)
+    return FieldType("Email", checks=checks, parse=cleaner(done, lower=True))
 
 
-def url_type(limit: int | None = TEXT_LIMIT) -> FieldType:
+def url_type(limit: int | None = TEXT_LIMIT, done: Iterable[str] = ()) -> FieldType:
     valid = CellCheck(
         "url",
         _matches(URL_PATTERN),
         lambda v: f"{quote(v)} is not a valid URL (http:// or https:// followed by a host)",
     )
-    return FieldType("Url", checks=(valid, max_length(limit or TEXT_LIMIT)), parse=_strip)
+    return FieldType("Url", checks=(valid, max_length(limit or TEXT_LIMIT)), parse=cleaner(done))
 
 
-def colour_type() -> FieldType:
+def colour_type(done: Iterable[str] = ()) -> FieldType:
     valid = CellCheck(
         "colour", _matches(COLOR_PATTERN), lambda v: f"{quote(v)} is not a colour like #1a2b3c"
     )
-    return FieldType("ColorSwatch", checks=(valid,), parse=_strip)
+    return FieldType("ColorSwatch", checks=(valid,), parse=cleaner(done))
 
 
 # -- phones ------------------------------------------------------------------------------------
@@ -135,7 +129,9 @@ def _looks_like_phone(number: str) -> bool:
     )
 
 
-def phone_type(phone_kind: str = "mobile", split: str | None = None) -> FieldType:
+def phone_type(
+    phone_kind: str = "mobile", split: str | None = None, done: Iterable[str] = ()
+) -> FieldType:
     """Phones: each number at most 191 characters; odd-looking numbers are only warned about."""
     if split:
         def fits(values: list[str]) -> list[bool]:
@@ -178,5 +174,5 @@ def phone_type(phone_kind: str = "mobile", split: str | None = None) -> FieldTyp
         CellCheck("phone_length", length_test, too_long),
         CellCheck("phone_shape", shape_test, odd, severity="warning"),
     )
-    return FieldType("Phone", checks=checks, parse=_strip, to_wire=to_wire, many=True)
+    return FieldType("Phone", checks=checks, parse=cleaner(done), to_wire=to_wire, many=True)
 
