@@ -402,12 +402,3 @@ def _blanked(series: pd.Series, positions: np.ndarray) -> pd.Series:
     values = series.array.copy()
     values[positions] = None if dtype is np.dtype(object) else pd.NA
     return pd.Series(values, index=series.index)
-
-
-def reasons_by_row(errors: Any) -> dict[int, list[str]]:
-    """The errors of a chunk (``_row``, ``reason`` columns) grouped by row."""
-    reasons: dict[int, list[str]] = {}
-    if len(errors):
-        for row_no, reason in zip(errors["_row"].tolist(), errors["reason"].tolist(), strict=True):
-            reasons.setdefault(int(row_no), []).append(str(reason))
-    return reasons

@@ -228,18 +228,6 @@ def as_text(series: pd.Series, text_of: Callable[[object], str] | None = None) -
     return converted.astype("str")
 
 
-def split_items(series: pd.Series, sep: str) -> pd.Series:
-    """Text cells → lists of trimmed, non-empty items (order kept, duplicates dropped).
-
-    NA cells, and cells with no item left, become NA. Equal cells share one list object:
-    treat the lists as read-only.
-    """
-    codes, uniques = pd.factorize(as_text(series))
-    with no_gc():
-        lists: list[object] = [_items(str(u), sep) or pd.NA for u in object_list(uniques)]
-    return pd.Series(take_objects(lists, codes), index=series.index, dtype=object)
-
-
 def object_list(values: object) -> list[object]:
     """Any array-like (numpy, pandas Index/array, arrow-backed) → a Python list, fast."""
     return np.asarray(values, dtype=object).tolist()
@@ -255,12 +243,3 @@ def object_array(items: Sequence[object]) -> np.ndarray:
 def take_objects(items: Sequence[object], codes: np.ndarray) -> np.ndarray:
     """``items[code]`` for each code as an object array; code -1 gives NA."""
     return object_array([*items, pd.NA])[codes]
-
-
-def _items(cell: str, sep: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for part in cell.split(sep):
-        item = part.strip()
-        if item:
-            seen.setdefault(item, None)
-    return list(seen)
