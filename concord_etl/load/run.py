@@ -139,7 +139,8 @@ class Importer:
         self._live: Counter = Counter()
         self._base_stats: tuple[int, float] = (0, 0.0)
         self.sender: Sender | None = None
-        self._firsts: dict[int, RowWork] = {}     # first rows of folded duplicates, settled
+        # outcome (action, id, errors) of the first rows of folded duplicates, once settled
+        self._firsts: dict[int, tuple[str, int | None, list[str]]] = {}
         self._first_rows: set[int] = set()
 
     # -- set-up ------------------------------------------------------------------------------
@@ -190,7 +191,7 @@ class Importer:
         planner = Decider(self.mapping, fields, self.client, resolver)
         if plan.duplicates.active:
             scan = scan_file(table, plan, relations, limit=self.options.limit, create=False)
-            planner.expect(scan.book.distinct_keys())
+            planner.expect(scan.keys)
             self._first_rows = set(scan.book.folded.values())
         if not self.options.dry_run:
             self._open_journal()
@@ -333,12 +334,11 @@ class Importer:
             return
         for row in rows:
             if row.row in self._first_rows:
-                self._firsts[row.row] = row
+                self._firsts[row.row] = (row.action, row.record_id, list(row.errors))
         for row in rows:
             if row.action != "duplicate" or row.duplicate_of is None:
                 continue
-            first = self._firsts.get(row.duplicate_of)
-            action, record_id, errors = self._first_outcome(row.duplicate_of, first)
+            action, record_id, errors = self._first_outcome(row.duplicate_of)
             if action in SETTLED:
                 row.record_id = record_id
                 if self.journal is not None:
@@ -352,10 +352,10 @@ class Importer:
                 self.journal.finish(f"row:{row.row}", action, action=action,
                                     concord_id=record_id, errors=row.errors, row=row.row)
 
-    def _first_outcome(self, first_row: int, first: RowWork | None
-                       ) -> tuple[str, int | None, list[str]]:
-        if first is not None:
-            return first.action, first.record_id, list(first.errors)
+    def _first_outcome(self, first_row: int) -> tuple[str, int | None, list[str]]:
+        """The settled outcome of a first row: this run's, else the journal's."""
+        if first_row in self._firsts:
+            return self._firsts[first_row]
         entry = self.journal.get(f"row:{first_row}") if self.journal is not None else None
         if entry is not None and entry.state in ("done", "rejected", "unverified"):
             return entry.action or "created", entry.concord_id, list(entry.errors or [])

@@ -65,18 +65,24 @@ class DuplicateBook:
             if spec.unique and spec.attribute in mapped and spec.attribute not in self.key_fields
             and validator.feeds_of(spec.attribute)
         )
+        self._keys: list[pd.Series] = []
+        self._key_rows: list[np.ndarray] = []
+        self._uniques: dict[str, tuple[list[pd.Series], list[np.ndarray]]] = {}
         self.reset()
 
     @property
     def active(self) -> bool:
         return bool(self.key_fields or self.unique_fields)
 
+    def forget_values(self) -> None:
+        """Drop the keys and values collected (the decisions stay): they are not needed once
+        the candidates are known, and a million e-mails take room."""
+        self._keys = []
+        self._key_rows = []
+        self._uniques = {name: ([], []) for name in self.unique_fields}
+
     def reset(self) -> None:
-        self._keys: list[pd.Series] = []
-        self._key_rows: list[np.ndarray] = []
-        self._uniques: dict[str, tuple[list[pd.Series], list[np.ndarray]]] = {
-            name: ([], []) for name in self.unique_fields
-        }
+        self.forget_values()
         self.folded: dict[int, int] = {}
         self.conflicts: dict[int, str] = {}
         self._conflict_rows = np.zeros(0, dtype=np.int64)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ class FileScan:
     rows: int
     book: DuplicateBook
     detail: ValidatedChunk | None = None   # the rows of every duplicate group, settled
+    keys: list[str] = field(default_factory=list)    # the distinct match keys of good rows
 
 
 def prefetched(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -127,8 +128,9 @@ def scan_file(
         if on_chunk is not None:
             on_chunk(chunk)
         seen += len(frame)
-    scan = FileScan(rows=seen, book=book)
+    scan = FileScan(rows=seen, book=book, keys=book.distinct_keys())
     candidates = book.candidates()
+    book.forget_values()
     if len(candidates):
         frame = gather_rows(table, candidates, limit)
         chunk = validate_frame(frame, validator)
