@@ -39,6 +39,7 @@ BENCHMARKS = (
     "bench_excel_read",
     "bench_excel_write",
     "bench_validate",
+    "bench_commands",
     "bench_export",
     "bench_report_template",
     "bench_import_pacing",

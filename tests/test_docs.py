@@ -264,8 +264,8 @@ def test_the_plan_example_lines_are_json_with_the_plan_keys() -> None:
     for line in lines:
         entry = json.loads(line)
         assert {"row", "action", "payload", "errors"} <= set(entry) <= {
-            "row", "action", "payload", "errors", "concord_id"}
-        assert entry["action"] in ("create", "update", "unchanged", "skip", "reject")
+            "row", "action", "payload", "errors", "concord_id", "warnings", "duplicate_of"}
+        assert entry["action"] in ("create", "update", "unchanged", "skip", "reject", "duplicate")
 
 
 # -- shipped examples ----------------------------------------------------------------------------

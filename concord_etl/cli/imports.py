@@ -138,14 +138,18 @@ def import_table(summary: Any, data: dict[str, Any]) -> str:
                 rows.append((label if summary.dry_run else key, data[key]))
         if data.get("products"):
             rows.append(("products", _counts(data["products"], summary.dry_run)))
+    if data.get("duplicates"):
+        rows.append(("duplicates", f"{data['duplicates']} (repeat an earlier row: one write)"))
+    if data.get("warnings"):
+        rows.append(("warnings", f"{data['warnings']} row(s) (see _warnings in the results)"))
     rows.append(("requests", data["requests"]))
     rows.append(("time", f"{data['elapsed_s']:.1f} s"))
     if data.get("waited_s", 0) >= 0.5:
         rows.append(("waiting for the rate limit", f"{data['waited_s']:.1f} s"))
-    for item in data.get("created_related", []):
-        rows.append(("created", item))
-    for item in data.get("would_create_related", []):
-        rows.append(("would create", item))
+    rows.extend(listed("created", data.get("created_related", [])))
+    rows.extend(listed("would create", data.get("would_create_related", [])))
+    for item in data.get("lookups", []):
+        rows.append(("lookup", item))
     if data.get("results"):
         rows.append(("results", data["results"]))
     if data.get("plan"):
@@ -157,6 +161,14 @@ def _counts(counts: dict[str, int], dry_run: bool) -> str:
     """``3 created, 2 duplicate`` (``would create`` in a dry run)."""
     words = {"created": "would create", "updated": "would update"} if dry_run else {}
     return ", ".join(f"{n} {words.get(k, k)}" for k, n in counts.items() if n)
+
+
+def listed(label: str, items: list[str], most: int = 10) -> list[tuple[str, str]]:
+    """Summary rows for a list, the first ``most`` of it (``--json`` has them all)."""
+    rows = [(label, item) for item in items[:most]]
+    if len(items) > most:
+        rows.append((label, f"... and {len(items) - most} more (--json lists them all)"))
+    return rows
 
 
 @click.command("validate", context_settings=CONTEXT)
@@ -184,13 +196,24 @@ def validate_command(
 
     def table() -> str:
         rows = [("rows", data["rows"]), ("valid", data["rows"] - data["rejected"]),
-                ("rejected", data["rejected"]), ("time", f"{data['elapsed_s']:.2f} s")]
+                ("rejected", data["rejected"])]
+        if data.get("duplicates"):
+            rows.append(("duplicates", f"{data['duplicates']} (repeat an earlier row: one write)"))
+        if data.get("warnings"):
+            rows.append(("warnings", f"{data['warnings']} row(s)"))
+        rows.append(("time", f"{data['elapsed_s']:.2f} s"))
+        for item in data.get("lookups", []):
+            rows.append(("lookup", item))
+        rows.extend(listed("would create", data.get("would_create_related", [])))
         if data.get("results"):
             rows.append(("results", data["results"]))
         lines = [summary_table(rows, title=f"Validation of {file}:")]
         lines += [f"  {line}" for line in summary.sample_errors]
-        if data["rejected"] > len(summary.sample_errors):
+        if data["rejected"] and data["rejected"] > len(summary.sample_errors):
             lines.append("  ... and more (see --results)")
+        if summary.sample_warnings:
+            lines.append("warnings (accepted, but worth a look):")
+            lines += [f"  {line}" for line in summary.sample_warnings]
         return "\n".join(lines)
 
     run.summary(data, table)

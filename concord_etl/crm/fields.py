@@ -274,7 +274,14 @@ def merge_fields(resource: str, create: Iterable[Mapping[str, Any]],
             specs[spec.attribute] = spec
     if known:
         for spec in known_fields(resource):
-            specs.setdefault(spec.attribute, spec)
+            described = specs.get(spec.attribute)
+            if described is None:
+                specs[spec.attribute] = spec
+            elif described.related is None and spec.related is not None \
+                    and described.type == spec.type:
+                # a descriptor without the keys that name its resource (a call's outcome):
+                # the known field's resource, so that online and offline lookups agree
+                specs[spec.attribute] = replace(described, related=spec.related)
     return ResourceFields(resource=resource, fields=specs, online=True)
 
 

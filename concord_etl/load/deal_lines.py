@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from concord_etl.errors import OutcomeUnknown, RecordRejected
 from concord_etl.load.journal import Journal, Op
 from concord_etl.load.payloads import build_body, jsonable
@@ -45,6 +47,8 @@ class LineWork:
     action: str = "pending"
     line_id: int | None = None
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    position: int = -1                  # the row's position in its validated chunk
 
     def reject(self, reason: str) -> None:
         self.action = "rejected"
@@ -75,7 +79,7 @@ class DealLines:
         self.journal = journal
         self.products = products
         self.dry_run = dry_run
-        self.relations = Relations(check.mapping, check.fields, resolver)
+        self.relations = Relations(check.validator, resolver)
         self.known: dict[int, list[dict[str, Any]]] = {}   # deal id → its lines, as last seen
 
     def fresh(self, deal_id: int) -> None:
@@ -87,28 +91,43 @@ class DealLines:
 
     # -- one batch -----------------------------------------------------------------------
     def process(self, states: list[RowState], checked: CheckedRecord) -> None:
+        lines_chunk = checked.lines
+        if lines_chunk is None:
+            return
         groups: dict[Any, list[LineWork]] = {}
-        pending: list[LineWork] = []
+        looked: list[LineWork] = []          # present and not restored: their lookups run
+        targets: dict[int, Any] = {}
         for state in states:
-            if not checked.line_present.get(state.index):
+            if not checked.has_line(state.position):
                 continue
-            line = LineWork(row=state.row, values=dict(checked.line_values.get(state.index, {})),
-                            op_key=self.op_key(state.row))
+            line = LineWork(row=state.row, values={}, op_key=self.op_key(state.row),
+                            position=state.position)
             state.lines[self.name] = line
-            errors = checked.line_errors.get(state.row)
+            line.warnings = list(lines_chunk.warnings_of(state.position))
+            errors = lines_chunk.reasons(state.position)
             if errors:
                 line.action = "rejected"
                 line.errors.extend(errors)
+                looked.append(line)
                 continue
             if self._restored(line):
                 continue
-            deal = state.works[self.name]
-            target = self._target(deal, line)
+            target = self._target(state.works[self.name], line)
             if target is None:
                 continue
-            groups.setdefault(target, []).append(line)
-            pending.append(line)
-        self.relations.resolve(pending)
+            targets[line.row] = target
+            looked.append(line)
+        mask = np.zeros(len(states), dtype=bool)
+        mask[[line.position for line in looked]] = True
+        self.relations.resolve(lines_chunk, create=True, among=mask)
+        for line in looked:
+            line.errors = list(lines_chunk.reasons(line.position))
+            line.warnings = list(lines_chunk.warnings_of(line.position))
+            if line.errors:
+                line.action = "rejected"
+                continue
+            line.values = dict(lines_chunk.record(line.position))
+            groups.setdefault(targets[line.row], []).append(line)
         for target, lines in groups.items():
             todo = [line for line in lines if line.action == "pending"]
             if todo:

@@ -1,23 +1,25 @@
 """Decide, row by row, what an import will do: create, update, unchanged, skip or reject.
 
-Works on one validated chunk at a time: resolves lookups in batches (``validate.relations``), finds existing records by
-the mapping's match key in batches (≤ 100 keys a request), reconciles rows whose earlier write has
-an unknown outcome, and computes the changes an update needs. Only read requests happen here
-(plus ``create_missing`` creations, each journalled and made once).
+Works on one validated chunk at a time (lookups are already resolved by ``validate.relations``):
+finds existing records by the mapping's match key — searching the file's keys (≤ 100 a request)
+or reading the whole resource, whichever costs fewer requests (``validate.lookups.RecordSource``)
+— reconciles rows whose earlier write has an unknown outcome, and computes the changes an update
+needs. Only read requests happen here. Rows marked ``duplicate`` (a repeat of an earlier row of
+the file) are left to the run, which gives them their first row's outcome.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import ResourceFields
 from concord_etl.load.payloads import build_body, changed_fields
 from concord_etl.mapping.model import Mapping
-from concord_etl.validate.lookups import Resolver, normalise_key
-from concord_etl.validate.relations import Relations
+from concord_etl.validate.duplicates import KEY_SEPARATOR
+from concord_etl.validate.lookups import Resolver, match_key, normalise_key
 from concord_etl.validate.transforms import is_empty
 
 if TYPE_CHECKING:
@@ -32,12 +34,12 @@ UNIQUE_KEYS = {
 RELATION_WITH = "companies;contacts;deals"
 
 
-@dataclass
+@dataclass(slots=True)
 class RowWork:
     """One input row on its way to the CRM."""
 
     row: int                                  # source row number (`_row`)
-    values: dict[str, Any]                    # field -> normalised value (ids once resolved)
+    values: MutableMapping[str, Any]          # field -> value as sent (ids once resolved)
     action: str = "create"                    # create/update/unchanged/skipped/rejected/...
     record_id: int | None = None
     changes: dict[str, Any] | None = None     # fields an update sends
@@ -45,6 +47,9 @@ class RowWork:
     defaulted: frozenset[str] = frozenset()   # fields filled from `defaults`
     previous: dict[str, Any] | None = None    # journal entry of an earlier attempt
     reported: bool = False                    # progress already counted this row
+    key: str | None = None                    # the match key, compared form (None: no key)
+    warnings: list[str] = field(default_factory=list)
+    duplicate_of: int | None = None           # the earlier row of the file this row repeats
 
     @property
     def op_key(self) -> str:
@@ -76,12 +81,14 @@ class Decider:
         self.fields = fields
         self.client = client
         self.resolver = resolver
-        self.relations = Relations(mapping, fields, resolver)
+        self._expected: int | None = None
+        self._keep: set[str] | None = None
 
-    # -- lookups -----------------------------------------------------------------------------
-    def resolve(self, rows: list[RowWork]) -> None:
-        """Replace relation keys by ids; rows whose keys fail are rejected with the reason."""
-        self.relations.resolve(rows)
+    def expect(self, keys: list[str]) -> None:
+        """The file's distinct match keys (from the scan before the run): they decide whether
+        existing records are searched key by key or read whole, and what a whole read keeps."""
+        self._expected = len(keys)
+        self._keep = {k.split(KEY_SEPARATOR)[0] for k in keys}
 
     # -- matching existing records -----------------------------------------------------------
     def match_keys(self) -> tuple[str, ...]:
@@ -119,11 +126,41 @@ class Decider:
             ]
         return found
 
+    def existing(self, rows: Iterable[RowWork]) -> dict[int, list[dict[str, Any]]]:
+        """Records matching each row's ``key`` (the whole match key), by row number; rows
+        without a match are left out."""
+        match_on = self.match_keys()
+        keyed = [r for r in rows if r.key is not None]
+        if not match_on or not keyed:
+            return {}
+        source = self.resolver.source(self.mapping.resource, match_on[0],
+                                      {"with": RELATION_WITH}, key_of=match_key)
+        several = len(match_on) > 1
+        firsts = sorted({(r.key or "").split(KEY_SEPARATOR)[0] if several else r.key or ""
+                         for r in keyed})
+        expected = max(self._expected or 0, len(firsts))
+        found = source.find(firsts, expected=expected, keep=self._keep, compared=True)
+        out: dict[int, list[dict[str, Any]]] = {}
+        for row in keyed:
+            key = row.key or ""
+            if not several:
+                hits = found.get(key)
+            else:
+                first, *rest = key.split(KEY_SEPARATOR)
+                hits = [
+                    record for record in found.get(first, [])
+                    if all(match_key(record.get(k)) == v
+                           for k, v in zip(match_on[1:], rest, strict=False))
+                ]
+            if hits:
+                out[row.row] = hits
+        return out
+
     def decide(self, rows: list[RowWork]) -> None:
         """Set each pending row's action: create, update (with changes), unchanged, skip, reject."""
-        pending = [r for r in rows if r.action not in ("rejected",)]
+        pending = [r for r in rows if r.action not in ("rejected", "duplicate")]
         match_on = self.match_keys()
-        existing = self.find_existing(pending, match_on) if match_on else {}
+        existing = self.existing(pending) if match_on else {}
         unknown = [r for r in pending if r.previous and r.previous.get("state") == "sent"]
         recon_keys = self.reconcile_keys()
         recon = (
@@ -148,15 +185,7 @@ class Decider:
                     row.action = "unverified"
                     row.errors.append(f"{len(hits)} records match this row after an unknown outcome")
                     continue
-            if "id" in match_on:
-                hits = existing.get(row.row, [])
-            elif match_on:
-                if any(is_empty(row.values.get(k)) for k in match_on):
-                    hits = []
-                else:
-                    hits = existing.get(row.row, [])
-            else:
-                hits = []
+            hits = existing.get(row.row, []) if match_on else []
             if len(hits) > 1:
                 ids = ", ".join(str(h.get("id")) for h in hits[:5])
                 row.reject(f"{len(hits)} existing records match {', '.join(match_on)} (ids {ids})")
@@ -168,13 +197,14 @@ class Decider:
                 elif match.when_found == "error":
                     row.reject(f"a record with this {', '.join(match_on)} already exists (id {row.record_id})")
                 else:
-                    body = build_body(row.values, skip=row.defaulted)
+                    skip = row.defaulted or getattr(row.values, "defaulted", frozenset())
+                    body = build_body(row.values, skip=skip)
                     changes = changed_fields(body, record, self.fields)
                     row.action, row.changes = ("update", changes) if changes else ("unchanged", None)
                     if row.action == "unchanged" and intent == "update":
                         row.action = "updated"  # the earlier, unanswered update did land
-            elif "id" in match_on and not is_empty(row.values.get("id")):
-                row.reject(f"no {self.mapping.resource} record with id {row.values.get('id')}")
+            elif "id" in match_on and row.key is not None:
+                row.reject(f"no {self.mapping.resource} record with id {row.key}")
             elif match.when_missing == "skip":
                 row.action = "skipped"
             else:

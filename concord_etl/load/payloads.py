@@ -8,7 +8,7 @@ CRM record, so a row equal to its record costs no write.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from concord_etl.validate.transforms import is_empty
 Body = dict[str, Any]
 
 
-def build_body(values: dict[str, Any], *, skip: Iterable[str] = ()) -> Body:
+def build_body(values: Mapping[str, Any], *, skip: Iterable[str] = ()) -> Body:
     """A create/update body from one row's field values; empty values are left out."""
     skipped = set(skip)
     body: Body = {}

@@ -12,10 +12,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Mapping as Values
 from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import ResourceFields
-from concord_etl.load.decide import Decider, RowWork
+from concord_etl.load.decide import RELATION_WITH, Decider, RowWork
 from concord_etl.load.journal import Journal
 from concord_etl.load.record_work import ASSOCIATIONS
 from concord_etl.mapping.model import KEYLESS_RESOURCES, Mapping
@@ -39,8 +40,9 @@ class RecordDecider(Decider):
         super().__init__(mapping, fields, client, resolver)
         self.journal = journal
         self.link_fields = tuple(link_fields)
-        # find_existing answers kept only while decide() runs (it asks twice for the same rows)
+        # existing-record answers kept only while decide() runs (it asks twice for the rows)
         self._found: dict[tuple[tuple[int, ...], tuple[str, ...]], dict[int, list[dict[str, Any]]]] = {}
+        self._existing: dict[tuple[int, ...], dict[int, list[dict[str, Any]]]] = {}
         self._deciding = False
 
     # -- key-less records: content reconciliation ----------------------------------------------
@@ -84,15 +86,32 @@ class RecordDecider(Decider):
             out[row.row] = hits
         return out
 
+    def existing(self, rows: Iterable[RowWork]) -> dict[int, list[dict[str, Any]]]:
+        rows = list(rows)
+        memo = tuple(r.row for r in rows)
+        if self._deciding and memo in self._existing:
+            return self._existing[memo]
+        found = super().existing(rows)
+        for row in rows:       # written earlier in this run: a whole read may predate it
+            known = getattr(row, "known_id", None)
+            if known is not None and row.row not in found:
+                record = self.client.show(self.mapping.resource, known,
+                                          params={"with": RELATION_WITH})
+                if record:
+                    found[row.row] = [record]
+        if self._deciding:
+            self._existing[memo] = found
+        return found
+
     # -- links add, never detach -----------------------------------------------------------
     def decide(self, rows: list[RowWork]) -> None:
         self._found.clear()
+        self._existing.clear()
         self._deciding = True
         try:
-            pending = [r for r in rows if r.action != "rejected"]
-            match_on = self.match_keys()
-            if self.link_fields and match_on and pending:
-                existing = self.find_existing(pending, match_on)
+            pending = [r for r in rows if r.action not in ("rejected", "duplicate")]
+            if self.link_fields and self.match_keys() and pending:
+                existing = self.existing(pending)
                 for row in pending:
                     hits = existing.get(row.row) or []
                     if len(hits) == 1:
@@ -101,6 +120,7 @@ class RecordDecider(Decider):
         finally:
             self._deciding = False
             self._found.clear()
+            self._existing.clear()
 
 
 def _ids(value: Any) -> list[Any]:
@@ -128,7 +148,7 @@ def _keep_links(row: RowWork, record: dict[str, Any], link_fields: tuple[str, ..
         row.values[name] = [*current, *(i for i in mine if str(i) not in shown)]
 
 
-def _attached_alike(values: dict[str, Any], record: dict[str, Any]) -> bool:
+def _attached_alike(values: Values[str, Any], record: dict[str, Any]) -> bool:
     """The record is attached to every record the row attaches it to."""
     for name in ASSOCIATIONS:
         wanted = {str(i) for i in _ids(values.get(name))}

@@ -11,11 +11,13 @@ the usual update path.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from concord_etl.load.record_work import OK, RecordWork
 from concord_etl.validate.lookups import normalise_key
+from concord_etl.validate.record_checks import fold_key
 from concord_etl.validate.transforms import is_empty
 
 
@@ -34,17 +36,14 @@ class FoldIndex:
         self.name = name
         self.match_on = match_on
         self.labels = labels            # field → column header, for messages
-        self.groups: dict[tuple[str, ...], Group] = {}
+        self.groups: dict[str, Group] = {}
 
-    def key(self, work: RecordWork) -> tuple[str, ...] | None:
-        if not self.match_on or "id" in self.match_on:
-            return None
-        parts = [work.values.get(name) for name in self.match_on]
-        if any(is_empty(p) or isinstance(p, (list, tuple)) for p in parts):
-            return None
-        return tuple(normalise_key(p) for p in parts)
+    def key(self, work: RecordWork) -> str | None:
+        """The row's match key, compared as the file's duplicates and the CRM's records are
+        (``record_checks.fold_key``); None without one (or when it is the record's id)."""
+        return fold_key(self.match_on, work.values)
 
-    def written(self, key: tuple[str, ...]) -> bool:
+    def written(self, key: str) -> bool:
         """A record with this key exists already (written earlier in the run, or before)."""
         group = self.groups.get(key)
         return group is not None and not group.open and group.record_id is not None
@@ -80,8 +79,8 @@ class FoldIndex:
             if group.open:
                 _merge(group.first.values, work.values)
                 work.follower_of = group.first
-            elif adds:
-                continue          # written earlier: this row's new values go as an update
+            elif adds:            # written earlier: this row's new values go as an update
+                work.known_id = group.record_id
             else:
                 work.follower_of = group.first
                 work.record_id = group.record_id
@@ -127,7 +126,7 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def _conflict(kept: dict[str, Any], new: dict[str, Any]) -> tuple[str, Any, Any] | None:
+def _conflict(kept: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
     for name, value in new.items():
         old = kept.get(name)
         if is_empty(value) or is_empty(old) or isinstance(value, (list, tuple)):
@@ -137,7 +136,7 @@ def _conflict(kept: dict[str, Any], new: dict[str, Any]) -> tuple[str, Any, Any]
     return None
 
 
-def _merge(kept: dict[str, Any], new: dict[str, Any]) -> bool:
+def _merge(kept: MutableMapping[str, Any], new: Mapping[str, Any]) -> bool:
     """Add what ``new`` has and ``kept`` lacks; True when anything was added."""
     added = False
     for name, value in new.items():

@@ -49,6 +49,8 @@ class RecordsSummary:
     dry_run: bool = False
     created_related: list[tuple[str, str, int]] = field(default_factory=list)
     planned_related: list[tuple[str, str]] = field(default_factory=list)
+    lookups: list[str] = field(default_factory=list)
+    warned: int = 0                                                 # rows with a warning
     aborted: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -60,12 +62,14 @@ class RecordsSummary:
                                for name, counts in named.items()}
         if self.lines:
             data["products"] = {k: v for k, v in self.lines.items() if v}
+        data["warnings"] = self.warned
         data.update(requests=self.requests, elapsed_s=round(self.elapsed_s, 3),
                     waited_s=round(self.waited_s, 3), results=self.results, journal=self.journal)
         if self.dry_run:
             data["dry_run"] = True
             data["plan"] = self.plan
             data["would_create_related"] = [f"{r}: {k}" for r, k in self.planned_related]
+            data["lookups"] = list(self.lookups)
         if self.created_related:
             data["created_related"] = [f"{r}: {k} (id {i})" for r, k, i in self.created_related]
         if self.aborted:
@@ -131,16 +135,18 @@ class RecordsOutput:
             state = by_row.get(int(row_no))
             if state is None:
                 outcomes = {c.name: ("pending", None, None) for c in self.checks}
-                errors = [NOT_PROCESSED]
+                errors, warnings = [NOT_PROCESSED], []
             else:
                 outcomes = self._outcomes(state)
                 errors = self._errors(state)
+                warnings = self._warnings(state)
                 unsent = any(a in ("pending", "create", "update") for a, _, _ in outcomes.values())
                 if unsent and not self.dry_run and not errors:
                     errors = [NOT_SENT]
-                self._plan_line(state, errors)
+                self._plan_line(state, errors, warnings)
             if self.writer is not None:
-                self.writer.add_outcomes(int(row_no), outcomes, errors, list(values))
+                self.writer.add_outcomes(int(row_no), outcomes, errors, list(values),
+                                         warnings=warnings)
 
     def write_unprocessed(self, frames: Iterator[Any], columns: list[str]) -> None:
         """After an abort: the rows never reached still go into the results file."""
@@ -160,6 +166,8 @@ class RecordsOutput:
                 line = state.lines.get(name)
                 if line is not None:
                     self.summary.lines[DONE_VERBS.get(line.action, line.action)] += 1
+            if self._warnings(state):
+                self.summary.warned += 1
         self.summary.rows += len(states)
 
     def _outcomes(self, state: RowState) -> dict[str, tuple[Any, Any, Any]]:
@@ -184,7 +192,19 @@ class RecordsOutput:
                 out.append(check.label(reason, lines=True))
         return list(dict.fromkeys(out))
 
-    def _plan_line(self, state: RowState, errors: list[str]) -> None:
+    def _warnings(self, state: RowState) -> list[str]:
+        """The warnings of the records (and line items) present on the row, labelled."""
+        out: list[str] = []
+        for check in self.checks:
+            work = state.works.get(check.name)
+            for reason in work.warnings if work is not None and not work.absent else ():
+                out.append(check.label(reason))
+            line = state.lines.get(check.name)
+            for reason in line.warnings if line is not None else ():
+                out.append(check.label(reason, lines=True))
+        return list(dict.fromkeys(out))
+
+    def _plan_line(self, state: RowState, errors: list[str], warnings: list[str]) -> None:
         if self._plan is None:
             return
         parts: dict[str, Any] = {}
@@ -205,4 +225,6 @@ class RecordsOutput:
             entry = {"row": state.row, **parts[""], "errors": errors}
         else:
             entry = {"row": state.row, "records": parts, "errors": errors}
+        if warnings:
+            entry["warnings"] = warnings
         self._plan.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")

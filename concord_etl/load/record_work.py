@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,8 @@ class RecordWork(RowWork):
     restored: bool = False                     # outcome read from the journal
     blocked: str | None = None                 # skipped because a linked record was not written
     absent: bool = False                       # the row has no value for this record
+    position: int = -1                         # the row's position in its validated chunk
+    known_id: int | None = None                # written earlier in this run (record_fold)
 
     @property
     def op_key(self) -> str:
@@ -55,7 +58,7 @@ class RecordWork(RowWork):
                           update=self.action == "update", guest_resource=self.guest_resource)
 
 
-def first_association(values: dict[str, Any]) -> tuple[str, Any] | None:
+def first_association(values: Mapping[str, Any]) -> tuple[str, Any] | None:
     """The first associated record among the values (in field order): ``("contacts", 5)``."""
     for name, value in values.items():
         if name in ASSOCIATIONS and isinstance(value, (list, tuple)):
@@ -65,7 +68,7 @@ def first_association(values: dict[str, Any]) -> tuple[str, Any] | None:
     return None
 
 
-def shape_body(resource: str, body: dict[str, Any], values: dict[str, Any], *, update: bool,
+def shape_body(resource: str, body: dict[str, Any], values: Mapping[str, Any], *, update: bool,
                guest_resource: str = "contacts") -> dict[str, Any]:
     """Resource rules a plain field → value body does not cover (see the module doc)."""
     if resource in VIA_RESOURCES:
@@ -84,10 +87,9 @@ class RowState:
     """One input row of a multi-record import: its records and its line item."""
 
     row: int
-    index: Any
+    position: int                                              # in the batch's chunks
     works: dict[str, RecordWork] = field(default_factory=dict)
     lines: dict[str, Any] = field(default_factory=dict)        # record name → LineWork
-    errors: list[str] = field(default_factory=list)            # labelled, in record order
 
     def outcomes(self) -> dict[str, tuple[Any, ...]]:
         out: dict[str, tuple[Any, ...]] = {}

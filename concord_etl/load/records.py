@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
+
 from concord_etl.crm.fields import ResourceFields, fetch_fields
 from concord_etl.errors import AbortRun
 from concord_etl.load.deal_lines import DealLines
@@ -37,13 +39,14 @@ from concord_etl.load.record_decide import RecordDecider
 from concord_etl.load.record_fold import FoldIndex, settle_follower
 from concord_etl.load.record_output import RecordsOutput, RecordsSummary
 from concord_etl.load.record_work import (
+    ASSOCIATIONS,
     NOT_WRITTEN,
     RecordWork,
     RowState,
     first_association,
 )
 from concord_etl.load.sender import Sender
-from concord_etl.load.session import open_run_journal
+from concord_etl.load.session import lock_run, open_run_journal
 from concord_etl.mapping.model import AnyMapping, Mapping, as_records
 from concord_etl.mapping.records import LIST_LINKS
 from concord_etl.read import Table
@@ -55,8 +58,9 @@ from concord_etl.validate.record_checks import (
     check_records,
     missing_required,
     open_records_input,
+    record_key,
 )
-from concord_etl.validate.transforms import blank_to_na
+from concord_etl.validate.relations import PendingCreates, Relations
 
 if TYPE_CHECKING:
     from concord_etl.crm.client import ConcordClient
@@ -86,6 +90,7 @@ class _Stage:
 
     check: RecordCheck
     decider: RecordDecider
+    relations: Relations
     fold: FoldIndex
     sender: Sender | None
     lines: DealLines | None
@@ -115,17 +120,18 @@ class RecordsImporter:
         self._stages: list[_Stage] = []
         self._resolver: Resolver | None = None
         self._me: int | None = None
+        self._related: Sender | None = None
+        self._expected = 0               # the file's rows, estimated
+        self._seen = 0
         self._started = 0.0
         self._base = (0, 0.0)
 
     # -- set-up ---------------------------------------------------------------------------
     def _open(self) -> Table:
+        """The run's lock, read-only set-up (fields, checks, defaults looked up), then the
+        journal: a mapping the CRM refuses stops before a journal exists."""
         if not self.dry_run:
-            meta = {"records": json.dumps([[s.name, s.resource] for s in self.mapping.records])}
-            self.journal, self._lock = open_run_journal(
-                self.path, self.original, self.options.journal_path,
-                restart=self.options.restart, extra_meta=meta)
-            self.summary.journal = str(self.journal.path)
+            self._lock = lock_run(self.path, self.original, self.options.journal_path)
         table = open_records_input(self.path, self.mapping, sheet=self.options.sheet)
         cache: dict[str, ResourceFields] = {}
 
@@ -136,31 +142,56 @@ class RecordsImporter:
             return cache[mapping.resource]
 
         checks = build_checks(self.mapping, fields_for)
-        related = Sender(self.client, self.journal, "") if self.journal is not None else None
-        self._resolver = Resolver(self.client, dry_run=self.dry_run,
-                                  on_create=related.create_related if related else None)
+        self._resolver = Resolver(self.client, dry_run=self.dry_run, on_create=self._create)
         for check in checks:
             self._stages.append(self._stage(check))
+        for stage in self._stages:
+            stage.relations.check_defaults(create=False)
+            if stage.lines is not None:
+                stage.lines.relations.check_defaults(create=False)
+        if not self.dry_run:
+            meta = {"records": json.dumps([[s.name, s.resource] for s in self.mapping.records])}
+            self.journal, self._lock = open_run_journal(
+                self.path, self.original, self.options.journal_path,
+                restart=self.options.restart, extra_meta=meta, lock=self._lock)
+            self.summary.journal = str(self.journal.path)
+            self._related = Sender(self.client, self.journal, "")
+            for stage in self._stages:
+                self._attach(stage)
+        for stage in self._stages:
+            stage.relations.check_defaults(create=True)
+            if stage.lines is not None:
+                stage.lines.relations.check_defaults(create=True)
         self._output = RecordsOutput(list(checks), self.summary, dry_run=self.dry_run)
         return table
+
+    def _create(self, resource: str, key: str) -> int | None:
+        """create_missing, journalled (never before the journal is open)."""
+        return self._related.create_related(resource, key) if self._related is not None else None
 
     def _stage(self, check: RecordCheck) -> _Stage:
         assert self._resolver is not None
         mapping = check.mapping
         decider = RecordDecider(mapping, check.fields, self.client, self._resolver,
-                                journal=self.journal, link_fields=tuple(check.spec.link))
-        sender = None
-        if self.journal is not None:
-            sender = Sender(self.client, self.journal, mapping.resource,
-                            concurrency=self.options.concurrency)
+                                journal=None, link_fields=tuple(check.spec.link))
         labels = {c.field: c.column for c in mapping.columns}
         fold = FoldIndex(check.name, mapping.match.on, labels)
         lines = None
         if check.lines is not None and mapping.products is not None:
-            lines = DealLines(check.name, check.lines, mapping.products, self.client, self.journal,
+            lines = DealLines(check.name, check.lines, mapping.products, self.client, None,
                               self._resolver, dry_run=self.dry_run)
         guests = next((c.lookup.resource for c in mapping.for_field("guests") if c.lookup), None)
-        return _Stage(check, decider, fold, sender, lines, guests or "contacts")
+        return _Stage(check, decider, Relations(check.validator, self._resolver), fold, None,
+                      lines, guests or "contacts")
+
+    def _attach(self, stage: _Stage) -> None:
+        """The journal is open: the stage's decider, sender and line items write through it."""
+        assert self.journal is not None
+        stage.decider.journal = self.journal
+        stage.sender = Sender(self.client, self.journal, stage.check.mapping.resource,
+                              concurrency=self.options.concurrency)
+        if stage.lines is not None:
+            stage.lines.journal = self.journal
 
     # -- the run --------------------------------------------------------------------------
     def run(self) -> RecordsSummary:
@@ -178,7 +209,9 @@ class RecordsImporter:
         except BaseException:
             self._finish()
             raise
-        self._emit(total=self._total(table))
+        total = self._total(table)
+        self._expected = total or 0
+        self._emit(total=total)
         frames = self._batches(table)
         try:
             for frame in frames:
@@ -225,37 +258,60 @@ class RecordsImporter:
     # -- one batch --------------------------------------------------------------------------
     def _batch(self, frame: Any) -> list[RowState]:
         checked = check_records(frame, tuple(s.check for s in self._stages))
-        states = [RowState(row=int(n), index=i)
-                  for i, n in zip(frame.index, frame["_row"].tolist(), strict=True)]
+        states = [RowState(row=int(n), position=p)
+                  for p, n in enumerate(frame["_row"].tolist())]
+        self._seen += len(states)
+        if self._resolver is not None and self._expected:
+            # lookups choose between searching keys and reading a resource for the whole file
+            self._resolver.scale = max(1.0, self._expected / max(self._seen, 1))
         for stage in self._stages:
-            self._run_stage(stage, states, checked[stage.name], frame)
+            self._run_stage(stage, states, checked[stage.name])
         assert self._output is not None
         self._output.count(states)
         self._emit(advance=len(states))
         return states
 
-    def _run_stage(self, stage: _Stage, states: list[RowState], checked: CheckedRecord,
-                   frame: Any) -> None:
-        defaulted = _defaulted(stage.check.mapping, frame)
-        works: list[RecordWork] = []
+    def _run_stage(self, stage: _Stage, states: list[RowState], checked: CheckedRecord) -> None:
+        looked: list[RecordWork] = []          # present, neither restored nor blocked
         for state in states:
-            work = self._work(stage, state, checked, defaulted.get(state.index, frozenset()))
+            work = self._work(stage, state, checked)
             state.works[stage.name] = work
-            if work.action == "create":
-                works.append(work)
-        stage.decider.resolve(_rows(works))
-        works = [w for w in works if w.action != "rejected"]
+            if work.action in ("create", "rejected") and not work.absent and not work.restored:
+                looked.append(work)
+        # every lookup of those rows at once (read-only: nothing is created yet)
+        pending = stage.relations.resolve(checked.chunk, create=False,
+                                          among=_mask(looked, len(states)))
+        works: list[RecordWork] = []
+        refused: list[RecordWork] = []
+        for work in looked:
+            errors = checked.errors(work.position)
+            work.warnings = checked.warnings(work.position)
+            if errors:
+                work.action, work.errors = "rejected", errors
+                refused.append(work)
+                continue
+            work.values = checked.values(work.position)
+            work.defaulted = checked.defaulted(work.position)
+            works.append(work)
         by_row = {state.row: state for state in states}
         for work in works:
             self._link(stage, work, by_row[work.row])
-            self._resource_rules(stage, work)
+            self._resource_rules(stage, work, pending)
         works = [w for w in works if w.action != "rejected"]
-        missing = missing_required(stage.check, [(w.row, w.values) for w in works],
-                                   written=stage.fold.written)
-        for work in works:
+        waiting = {w.row: pending.fields_at(w.position) for w in works} if pending else {}
+        missing = missing_required(
+            stage.check, [(w.row, w.values) for w in works], written=stage.fold.written,
+            filled_elsewhere=lambda row: waiting.get(row, set()),
+            rejected=[(w.row, checked.values(w.position)) for w in refused])
+        for work in [*works, *refused]:
             for reason in missing.get(work.row, ()):
                 work.reject(reason)
         works = [w for w in works if w.action != "rejected"]
+        if pending:
+            self._create_pending(stage, checked, pending, works, waiting, len(states))
+            works = [w for w in works if w.action != "rejected"]
+        for work in works:
+            work.key = record_key(stage.check.mapping.match.on, work.values)
         stage.fold.fold(works)
         firsts = [w for w in works if w.follower_of is None and w.action != "rejected"]
         stage.decider.decide(_rows(firsts))
@@ -277,20 +333,43 @@ class RecordsImporter:
                     stage.lines.fresh(int(work.record_id))
             stage.lines.process(states, checked)
 
-    def _work(self, stage: _Stage, state: RowState, checked: CheckedRecord,
-              defaulted: frozenset[str]) -> RecordWork:
+    def _create_pending(self, stage: _Stage, checked: CheckedRecord, pending: PendingCreates,
+                        works: list[RecordWork], waiting: dict[int, set[str]], size: int) -> None:
+        """``create_missing`` for the rows that passed every other check; their new ids join
+        their values (next to what ``link:`` put there)."""
+        stage.relations.create_pending(checked.chunk, pending, among=_mask(works, size))
+        for work in works:
+            fields = waiting.get(work.row)
+            if not fields:
+                continue
+            errors = checked.errors(work.position)
+            if errors:
+                work.action, work.errors = "rejected", errors
+                continue
+            fresh = checked.values(work.position)
+            for name in fields:
+                value, current = fresh.get(name), work.values.get(name)
+                if isinstance(value, list) and isinstance(current, list):
+                    shown = {str(i) for i in value}
+                    value = [*value, *(i for i in current if str(i) not in shown)]
+                if value is None:
+                    work.values.pop(name, None)
+                else:
+                    work.values[name] = value
+
+    def _work(self, stage: _Stage, state: RowState, checked: CheckedRecord) -> RecordWork:
         check = stage.check
-        work = RecordWork(row=state.row, values=dict(checked.values.get(state.index, {})),
-                          name=check.name, resource=check.mapping.resource,
-                          guest_resource=stage.guest_resource, defaulted=defaulted)
-        if not checked.present.get(state.index):
+        work = RecordWork(row=state.row, values={}, name=check.name,
+                          resource=check.mapping.resource, guest_resource=stage.guest_resource,
+                          position=state.position)
+        if not checked.present[state.position]:
             work.absent = True
             work.action = "skipped"
             return work
-        errors = checked.errors.get(state.row)
+        errors = checked.errors(state.position)
         if errors:
             work.action = "rejected"
-            work.errors = list(errors)
+            work.errors = errors
             return work
         if self.journal is not None:
             entry = self.journal.get(work.op_key)
@@ -298,6 +377,7 @@ class RecordsImporter:
                 work.action = entry.action or "created"
                 work.record_id = entry.concord_id
                 work.errors = list(entry.errors or [])
+                work.values = checked.values(state.position)
                 work.restored = True
                 stage.fold.remember(work)
                 return work
@@ -339,12 +419,13 @@ class RecordsImporter:
             else:
                 work.values[field_name] = target
 
-    def _resource_rules(self, stage: _Stage, work: RecordWork) -> None:
+    def _resource_rules(self, stage: _Stage, work: RecordWork, pending: PendingCreates) -> None:
         mapping = stage.check.mapping
         if mapping.resource == "activities" and "user_id" not in mapping.fields \
                 and "user_id" not in mapping.defaults:
             work.values["user_id"] = self._me_id()
-        if mapping.resource == "notes" and first_association(work.values) is None:
+        if mapping.resource == "notes" and first_association(work.values) is None and not (
+                pending and pending.fields_at(work.position) & set(ASSOCIATIONS)):
             work.reject("nothing to attach the note to: no contact, company or deal on this row")
 
     def _me_id(self) -> int:
@@ -395,6 +476,7 @@ class RecordsImporter:
         if self._resolver is not None:
             self.summary.created_related = list(self._resolver.report.created)
             self.summary.planned_related = list(self._resolver.report.planned)
+            self.summary.lookups = self._resolver.strategies
 
 
 def _rows(works: list[RecordWork]) -> list[RowWork]:
@@ -402,22 +484,11 @@ def _rows(works: list[RecordWork]) -> list[RowWork]:
     return cast("list[RowWork]", works)
 
 
-def _defaulted(mapping: Mapping, frame: Any) -> dict[Any, frozenset[str]]:
-    """Per row, the fields whose value comes from ``defaults`` (never sent on updates)."""
-    out: dict[Any, frozenset[str]] = {}
-    for name in mapping.defaults:
-        columns = [c.column for c in mapping.for_field(name) if c.column in frame]
-        if columns:
-            empty = None
-            for column in columns:
-                blank = blank_to_na(frame[column]).isna()
-                empty = blank if empty is None else empty & blank
-            rows = frame.index[empty] if empty is not None else frame.index
-        else:
-            rows = frame.index
-        for index in rows:
-            out[index] = out.get(index, frozenset()) | {name}
-    return out
+def _mask(works: list[RecordWork], size: int) -> np.ndarray:
+    """The chunk positions of ``works`` as a mask."""
+    mask = np.zeros(size, dtype=bool)
+    mask[[w.position for w in works]] = True
+    return mask
 
 
 def run_records_import(path: str | Path, mapping: AnyMapping, client: ConcordClient,

@@ -3,6 +3,11 @@
 The journal gets each row's intent *before* its request is sent and the outcome after; a rerun
 after any interruption (Ctrl-C, crash, ``kill -9``) skips finished rows, and verifies rows whose
 outcome is unknown by their match key before anything is sent again.
+
+Before the first chunk, a validating scan of the whole file (``validate.scan``) finds the rows
+that repeat a match key or a unique value further down, so that a repeat is known before its
+first row is sent: repeats of the same record (``duplicate``) are not sent and get their first
+row's outcome and id once it settles; conflicting repeats are rejected.
 """
 
 from __future__ import annotations
@@ -22,20 +27,33 @@ from concord_etl.load.journal import Journal
 from concord_etl.load.lock import RunLock
 from concord_etl.load.payloads import jsonable
 from concord_etl.load.sender import Sender
-from concord_etl.load.session import default_journal_path, default_results_path, open_run_journal
+from concord_etl.load.session import (
+    default_journal_path,
+    default_results_path,
+    lock_run,
+    open_run_journal,
+)
 from concord_etl.mapping.model import AnyMapping, Mapping, runs_as_records
 from concord_etl.output.results import ResultsWriter
 from concord_etl.read import Table
 from concord_etl.read.inputs import estimate_rows, open_input, raw_rows, results_writer
-from concord_etl.validate.chunk import reasons_by_row, validate_frame
+from concord_etl.validate.chunk import RowRecord, validate_frame
 from concord_etl.validate.lookups import Resolver
-from concord_etl.validate.schema import build_validator
+from concord_etl.validate.relations import Relations
+from concord_etl.validate.scan import limited_frames, scan_file
+from concord_etl.validate.schema import Validator, build_validator
+from concord_etl.validate.transforms import no_gc
 
 if TYPE_CHECKING:
     from concord_etl.crm.client import ConcordClient
     from concord_etl.load.record_output import RecordsSummary
 
 COUNTED = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
+SETTLED = ("created", "updated", "unchanged", "skipped", "create", "update")
+# Rows validated at once: the schema's cost per failing check is fixed per chunk (pandera
+# gathers each failing check's cases into tables), so big chunks pay; the journal and the
+# sender work row by row whatever the chunk.
+CHUNK_ROWS = 100_000
 
 
 @dataclass
@@ -63,11 +81,14 @@ class ImportSummary:
     dry_run: bool = False
     created_related: list[tuple[str, str, int]] = field(default_factory=list)
     planned_related: list[tuple[str, str]] = field(default_factory=list)
+    lookups: list[str] = field(default_factory=list)
+    warned: int = 0
     aborted: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"rows": self.rows}
         data.update({k: self.counts.get(k, 0) for k in COUNTED})
+        data.update(duplicates=self.counts.get("duplicate", 0), warnings=self.warned)
         data.update(
             requests=self.requests,
             elapsed_s=round(self.elapsed_s, 3),
@@ -79,6 +100,7 @@ class ImportSummary:
             data["dry_run"] = True
             data["plan"] = self.plan
             data["would_create_related"] = [f"{r}: {k}" for r, k in self.planned_related]
+            data["lookups"] = list(self.lookups)
         if self.created_related:
             data["created_related"] = [f"{r}: {k} (id {i})" for r, k, i in self.created_related]
         if self.aborted:
@@ -86,7 +108,7 @@ class ImportSummary:
         return data
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> int:  # duplicates share their first row's write: not a problem
         if self.aborted:
             return 3
         bad = sum(self.counts.get(k, 0) for k in ("rejected", "failed", "unverified"))
@@ -121,10 +143,14 @@ class Importer:
         self._live: Counter = Counter()
         self._base_stats: tuple[int, float] = (0, 0.0)
         self.sender: Sender | None = None
+        # outcome (action, id, errors) of the first rows of folded duplicates, once settled
+        self._firsts: dict[int, tuple[str, int | None, list[str]]] = {}
+        self._first_rows: set[int] = set()
 
     # -- set-up ------------------------------------------------------------------------------
     def _open(self) -> tuple[Table, ResourceFields, Any]:
-        table = open_input(self.path, self.mapping, sheet=self.options.sheet)
+        table = open_input(self.path, self.mapping, sheet=self.options.sheet,
+                           chunk_rows=CHUNK_ROWS)
         fields = self.client.resource_fields(
             self.mapping.resource, updates=self.mapping.plans_updates
         )
@@ -133,13 +159,20 @@ class Importer:
 
     def _open_journal(self) -> None:
         self.journal, self._lock = open_run_journal(
-            self.path, self.mapping, self.options.journal_path, restart=self.options.restart
+            self.path, self.mapping, self.options.journal_path, restart=self.options.restart,
+            lock=self._lock,
         )
         self.summary.journal = str(self.journal.path)
         self.sender = Sender(
             self.client, self.journal, self.mapping.resource,
             concurrency=self.options.concurrency, on_settled=self._emit_row,
         )
+
+    def _create(self, resource: str, key: str) -> int | None:
+        """create_missing, journalled (never before the journal is open)."""
+        if self.sender is None:
+            return None
+        return self.sender.create_related(resource, key)
 
     # -- the run -----------------------------------------------------------------------------
     def _stats(self) -> tuple[int, float]:
@@ -151,14 +184,30 @@ class Importer:
     def run(self) -> ImportSummary:
         self._started = time.monotonic()
         self._base_stats = self._stats()
+        # The run's lock first (a second copy of this run stops at once), then the read-only
+        # set-up: a mapping the CRM refuses (unknown field, bad default) stops before a
+        # journal exists, so fixing it needs no --restart. Then the journal, the scan for
+        # repeated rows, and what a default may create.
         if not self.options.dry_run:
-            self._open_journal()
+            self._lock = lock_run(self.path, self.mapping, self.options.journal_path)
         try:
             table, fields, plan = self._open()
+            excel = table.format != "csv"
+            resolver = Resolver(self.client, dry_run=self.options.dry_run,
+                                on_create=self._create)
+            relations = Relations(plan, resolver)
+            relations.check_defaults(create=False)      # a bad default stops before any write
+            planner = Decider(self.mapping, fields, self.client, resolver)
+            if not self.options.dry_run:
+                self._open_journal()
+            if plan.duplicates.active:
+                scan = scan_file(table, plan, relations, limit=self.options.limit, create=False)
+                planner.expect(scan.keys)
+                self._first_rows = set(scan.book.folded.values())
+            relations.check_defaults(create=True)
         except BaseException:
             self._release()
             raise
-        excel = table.format != "csv"
         out_path = self.options.results_path or default_results_path(
             self.path, self.mapping, excel=excel)
         write_results = not self.options.dry_run or self.options.results_path is not None
@@ -166,23 +215,16 @@ class Importer:
         if self.options.dry_run and self.options.plan_path:
             self._plan_file = open(self.options.plan_path, "w", encoding="utf-8")  # noqa: SIM115
             self.summary.plan = str(self.options.plan_path)
-        on_create = self.sender.create_related if self.sender is not None else None
-        resolver = Resolver(self.client, dry_run=self.options.dry_run, on_create=on_create)
-        planner = Decider(self.mapping, fields, self.client, resolver)
         total = estimate_rows(table)
         if self.options.limit is not None:
             total = min(total, self.options.limit) if total is not None else self.options.limit
         self._emit(total=total)
         seen = 0
-        frames = iter(table.frames())
+        frames = iter(limited_frames(table, self.options.limit))
         try:
             for frame in frames:
-                if self.options.limit is not None:
-                    if seen >= self.options.limit:
-                        break
-                    frame = frame.iloc[: self.options.limit - seen]
                 seen += len(frame)
-                rows = self._rows(frame, plan)
+                rows = self._rows(frame, plan, relations)
                 try:
                     self._process(rows, planner)
                 finally:
@@ -243,39 +285,42 @@ class Importer:
         self.summary.elapsed_s = time.monotonic() - self._started
         self.summary.created_related = list(resolver.report.created)
         self.summary.planned_related = list(resolver.report.planned)
+        self.summary.lookups = resolver.strategies
 
     # -- rows --------------------------------------------------------------------------------
-    def _rows(self, frame: Any, plan: Any) -> list[RowWork]:
+    def _rows(self, frame: Any, plan: Validator, relations: Relations) -> list[RowWork]:
+        """One chunk validated and looked up (vectorised); a ``RowWork`` per row whose values
+        are only built if the row is read or sent."""
         chunk = validate_frame(frame, plan)
-        errors = reasons_by_row(chunk.errors)
-        defaulted_fields = self._defaulted(frame)
-        values = chunk.values
+        relations.resolve(chunk, create=True)
+        book = plan.duplicates
+        keys = (book.keys(chunk).to_numpy(dtype=object) if book.key_fields
+                and book.key_fields == self.mapping.match.on else None)
+        errors_of, warnings_of = chunk.problems_by_position()
+        folded = book.folded
         rows: list[RowWork] = []
-        records = values.to_dict("index") if len(values.columns) else {}
-        for index, row_no in zip(frame.index, frame["_row"].tolist(), strict=True):
-            work = RowWork(row=int(row_no), values={str(k): v for k, v in records.get(index, {}).items()})
-            work.defaulted = defaulted_fields.get(index, frozenset())
-            if index in chunk.rejected or int(row_no) in errors:
-                for reason in errors.get(int(row_no), ["invalid row"]):
-                    work.reject(reason)
-            rows.append(work)
+        with no_gc():   # a chunk's worth of small objects: the collector would rescan them often
+            self._fill(rows, chunk, keys, errors_of, warnings_of, folded)
+        self.summary.warned += len(warnings_of)
         return rows
 
-    def _defaulted(self, frame: Any) -> dict[Any, frozenset[str]]:
-        """Per row, the fields whose value comes from `defaults` (never sent on updates)."""
-        out: dict[Any, frozenset[str]] = {}
-        if not self.mapping.defaults:
-            return out
-        for field_name in self.mapping.defaults:
-            columns = [c.column for c in self.mapping.for_field(field_name) if c.column in frame]
-            if columns:
-                empty = frame[columns].isna().all(axis=1)
-                for index in frame.index[empty]:
-                    out[index] = out.get(index, frozenset()) | {field_name}
-            else:
-                for index in frame.index:
-                    out[index] = out.get(index, frozenset()) | {field_name}
-        return out
+    @staticmethod
+    def _fill(rows: list[RowWork], chunk: Any, keys: Any, errors_of: dict[int, list[str]],
+              warnings_of: dict[int, list[str]], folded: dict[int, int]) -> None:
+        for position, row_no in enumerate(chunk.rows.tolist()):
+            work = RowWork(row=row_no, values=RowRecord(chunk, position))
+            errors = errors_of.get(position)
+            if errors:
+                work.action, work.errors = "rejected", list(errors)
+            warnings = warnings_of.get(position)
+            if warnings:
+                work.warnings = list(warnings)
+            if keys is not None:
+                key = keys[position]
+                work.key = key if key.__class__ is str else None
+            if folded and not errors and row_no in folded:
+                work.action, work.duplicate_of = "duplicate", folded[row_no]
+            rows.append(work)
 
     def _process(self, rows: list[RowWork], planner: Decider) -> None:
         pending: list[RowWork] = []
@@ -291,17 +336,52 @@ class Importer:
                     row.previous = {"state": entry.state, "action": entry.action,
                                     "concord_id": entry.concord_id}
             pending.append(row)
-        planner.resolve([r for r in pending if r.action != "rejected"])
         planner.decide(pending)
         if self.options.dry_run:
-            for row in rows:
-                self._plan_line(row)
+            self._settle_duplicates(rows)
+            if self._plan_file is not None:
+                for row in rows:
+                    self._plan_line(row)
             self._count(rows)
             return
         self._record_settled(pending)
         assert self.sender is not None
         self.sender.send(pending, planner)
+        self._settle_duplicates(pending)
         self._count(rows)
+
+    def _settle_duplicates(self, rows: list[RowWork]) -> None:
+        """Rows repeating an earlier row get its outcome and id once it has settled."""
+        if not self._first_rows:
+            return
+        for row in rows:
+            if row.row in self._first_rows:
+                self._firsts[row.row] = (row.action, row.record_id, list(row.errors))
+        for row in rows:
+            if row.action != "duplicate" or row.duplicate_of is None:
+                continue
+            action, record_id, errors = self._first_outcome(row.duplicate_of)
+            if action in SETTLED:
+                row.record_id = record_id
+                if self.journal is not None:
+                    self.journal.finish(f"row:{row.row}", "done", action="duplicate",
+                                        concord_id=record_id, row=row.row)
+                continue
+            row.action = action
+            row.errors = [f"same as row {row.duplicate_of}: {e}" for e in errors] or [
+                f"same as row {row.duplicate_of}, which is {action}"]
+            if self.journal is not None and action in ("rejected", "unverified"):
+                self.journal.finish(f"row:{row.row}", action, action=action,
+                                    concord_id=record_id, errors=row.errors, row=row.row)
+
+    def _first_outcome(self, first_row: int) -> tuple[str, int | None, list[str]]:
+        """The settled outcome of a first row: this run's, else the journal's."""
+        if first_row in self._firsts:
+            return self._firsts[first_row]
+        entry = self.journal.get(f"row:{first_row}") if self.journal is not None else None
+        if entry is not None and entry.state in ("done", "rejected", "unverified"):
+            return entry.action or "created", entry.concord_id, list(entry.errors or [])
+        return "pending", None, ["not sent yet; rerun the same command to resume"]
 
     def _record_settled(self, rows: list[RowWork]) -> None:
         """Rows settled without a write (unchanged, skipped, reconciled) go to the journal."""
@@ -317,17 +397,16 @@ class Importer:
     # -- sending -----------------------------------------------------------------------------
     # -- output ------------------------------------------------------------------------------
     def _count(self, rows: list[RowWork]) -> None:
-        unreported = 0
-        for row in rows:
-            action = row.action
+        actions = Counter(row.action for row in rows)
+        reported = Counter(row.action for row in rows if row.reported)
+        for action, count in actions.items():
             if self.options.dry_run:
                 action = {"create": "created", "update": "updated"}.get(action, action)
-            self.summary.counts[action] += 1
-            if not row.reported:
-                unreported += 1
-                self._live[row.action] += 1
+            self.summary.counts[action] += count
+        unreported = actions - reported
+        self._live.update(unreported)
         self.summary.rows += len(rows)
-        self._emit(advance=unreported)
+        self._emit(advance=sum(unreported.values()))
 
     def _emit(self, advance: int = 0, **extra: Any) -> None:
         if self.progress is None:
@@ -347,14 +426,18 @@ class Importer:
         self._emit(advance=1)
 
     def _plan_line(self, row: RowWork) -> None:
-        action = {"create": "create", "update": "update", "unchanged": "unchanged",
-                  "skipped": "skip", "rejected": "reject"}.get(row.action, row.action)
         if self._plan_file is None:
             return
+        action = {"create": "create", "update": "update", "unchanged": "unchanged",
+                  "skipped": "skip", "rejected": "reject"}.get(row.action, row.action)
         payload = None
         if row.action in ("create", "update"):
             payload = row.body()
         line = {"row": row.row, "action": action, "payload": jsonable(payload), "errors": row.errors}
+        if row.warnings:
+            line["warnings"] = row.warnings
+        if row.duplicate_of is not None and row.action == "duplicate":
+            line["duplicate_of"] = row.duplicate_of
         if row.record_id is not None:
             line["concord_id"] = row.record_id
         self._plan_file.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
@@ -371,7 +454,8 @@ class Importer:
             errors = work.errors
             if action == "pending" and not errors:
                 errors = ["not sent: the run was interrupted; rerun the same command to resume"]
-            writer.add(work.row, action, work.record_id, errors, list(values))
+            writer.add(work.row, action, work.record_id, errors, list(values),
+                       warnings=work.warnings)
 
 
 def run_import(

@@ -44,6 +44,15 @@ def default_results_path(path: str | Path, mapping: AnyMapping, *, excel: bool) 
     return results_path(path, excel=excel, tag=mapping.run_name)
 
 
+def lock_run(path: Path, mapping: AnyMapping, journal_path: Path | None) -> RunLock:
+    """Take the run's lock (``RunLocked`` when another run of this input + mapping holds it).
+
+    Taken before anything else of a run, so that a second copy stops at once; the journal is
+    opened under it later (``open_run_journal(..., lock=...)``)."""
+    where = journal_path or default_journal_path(path, mapping)
+    return RunLock(where, input_name=str(path), mapping_name=mapping_label(mapping)).acquire()
+
+
 def open_run_journal(
     path: Path,
     mapping: AnyMapping,
@@ -51,11 +60,15 @@ def open_run_journal(
     *,
     restart: bool = False,
     extra_meta: dict[str, str] | None = None,
+    lock: RunLock | None = None,
 ) -> tuple[Journal, RunLock]:
-    """Lock the run, then open its journal (the lock is released if opening fails)."""
+    """Lock the run (unless ``lock`` is the run's lock, taken already), then open its journal
+    (a lock taken here is released if opening fails)."""
     where = journal_path or default_journal_path(path, mapping)
     label = mapping_label(mapping)
-    lock = RunLock(where, input_name=str(path), mapping_name=label).acquire()
+    own = lock is None
+    if lock is None:
+        lock = RunLock(where, input_name=str(path), mapping_name=label).acquire()
     try:
         journal = Journal.open(
             where,
@@ -67,6 +80,7 @@ def open_run_journal(
             extra_meta=extra_meta,
         )
     except BaseException:
-        lock.release()
+        if own:
+            lock.release()
         raise
     return journal, lock

@@ -17,6 +17,7 @@ from concord_etl.mapping.model import (
     OPTION_TYPES,
     PHONE_TYPES,
     TRANSFORMS,
+    WHEN_NOT_FOUND,
     ColumnSpec,
     Lookup,
 )
@@ -25,7 +26,10 @@ COLUMN_KEYS = (
     "field", "type", "transform", "split", "format", "true_values", "false_values",
     "phone_type", "lookup", "create_options", "options", "required",
 )
-LOOKUP_KEYS = ("resource", "by", "create_missing", "scope")
+LOOKUP_KEYS = ("resource", "by", "create_missing", "when_not_found", "scope")
+# Transforms that only make sense for one field: split_name fills first_name and last_name,
+# drop_extension edits phone numbers.
+TRANSFORM_FIELDS = {"split_name": ("first_name",), "drop_extension": ("phones",)}
 # Built-in fields whose related resource and type are fixed by Concord.
 RELATED_RESOURCES = {
     "user_id": "users", "source_id": "sources", "industry_id": "industries",
@@ -95,7 +99,7 @@ def parse_column(rules: DocumentChecker, header: str, value: Any, key: KeyPath) 
     spec: dict[str, Any] = {"column": header, "field": field, "line": line, "type": ftype}
     effective = ftype or FIXED_TYPES.get(field)
     if "transform" in obj:
-        spec["transform"] = _transforms(rules, obj["transform"], (*key, "transform"))
+        spec["transform"] = _transforms(rules, obj["transform"], (*key, "transform"), field)
     if "split" in obj:
         spec["split"] = _split(rules, obj["split"], (*key, "split"), field, effective)
     if "format" in obj:
@@ -131,16 +135,25 @@ def _wrong_type(rules: DocumentChecker, key: KeyPath, what: str, field: str, fty
     return rules.error(key, message)
 
 
-def _transforms(rules: DocumentChecker, value: Any, key: KeyPath) -> tuple[str, ...]:
+def _transforms(rules: DocumentChecker, value: Any, key: KeyPath, field: str) -> tuple[str, ...]:
     if isinstance(value, str):
-        return (rules.choice(value, key, TRANSFORMS, "transform"),)
-    if not isinstance(value, (list, tuple)) or not value:
+        items: list[tuple[KeyPath, Any]] = [(key, value)]
+    elif isinstance(value, (list, tuple)) and value:
+        items = [((*key, i), item) for i, item in enumerate(value)]
+    else:
         message = f"expected a transform or a list of them ({', '.join(TRANSFORMS)})"
         shown = "an empty list" if value == [] else rules.shown(value, key)
         raise rules.error(key, f"{message}, got {shown}")
-    return tuple(
-        rules.choice(item, (*key, i), TRANSFORMS, "transform") for i, item in enumerate(value)
-    )
+    names: list[str] = []
+    for item_key, item in items:
+        name = rules.choice(item, item_key, TRANSFORMS, "transform")
+        allowed = TRANSFORM_FIELDS.get(name)
+        if allowed is not None and field not in allowed:
+            what = "a first_name column (it fills first_name and last_name)" if (
+                name == "split_name") else "the phones field"
+            raise rules.error(item_key, f"{name} only applies to {what}, not {field!r}")
+        names.append(name)
+    return tuple(names)
 
 
 def _split(rules: DocumentChecker, value: Any, key: KeyPath, field: str,
@@ -206,7 +219,7 @@ def _phone_type(rules: DocumentChecker, value: Any, key: KeyPath, field: str) ->
 
 def _lookup(rules: DocumentChecker, value: Any, key: KeyPath, field: str,
             ftype: str | None) -> Lookup:
-    obj = rules.mapping(value, key, "a lookup (resource, by, create_missing, scope)")
+    obj = rules.mapping(value, key, "a lookup (resource, by, create_missing, when_not_found, scope)")
     rules.keys(obj, key, LOOKUP_KEYS, required=("resource",))
     resource = rules.choice(
         obj["resource"], (*key, "resource"), LOOKUP_RESOURCES, "lookup resource", LOOKUP_ALIASES
@@ -244,6 +257,16 @@ def _lookup(rules: DocumentChecker, value: Any, key: KeyPath, field: str,
             )
             raise rules.error((*key, "create_missing"), message)
         spec["create_missing"] = create
+    if "when_not_found" in obj:
+        spec["when_not_found"] = rules.choice(
+            obj["when_not_found"], (*key, "when_not_found"), WHEN_NOT_FOUND, "when_not_found"
+        )
+        if spec["when_not_found"] != "reject" and spec.get("create_missing"):
+            message = (
+                "create_missing creates what is not found, so when_not_found cannot apply; "
+                "keep one of them"
+            )
+            raise rules.error((*key, "when_not_found"), message)
     if "scope" in obj:
         spec["scope"] = _scope(rules, obj["scope"], (*key, "scope"))
     return Lookup(**spec)

@@ -23,7 +23,8 @@ SOURCE_KEYS = ("sheet", "header_row", "encoding", "delimiter")
 MATCH_KEYS = ("on", "when_found", "when_missing")
 WHEN_FOUND = ("update", "skip", "error")
 WHEN_MISSING = ("create", "skip")
-# Fields several columns may feed at once (their values are merged into one list).
+# Fields whose values from several columns are merged into one list; any other field fed by
+# several columns takes the first non-empty one, in the mapping's order.
 MULTI_COLUMN_FIELDS = ("phones", "tags", "companies", "contacts", "deals")
 SUPPORTED_VERSION = 1
 # Sections of an import mapping read by ``mapping.records`` (several records per row, deal
@@ -79,6 +80,7 @@ def _build(document: Document, path: Path | None) -> Mapping:
     columns = _columns(rules, top["columns"])
     match = _match(rules, top.get("match"), columns)
     defaults = _defaults(rules, top.get("defaults"))
+    _fallbacks(rules, columns, defaults)
     return Mapping(
         resource=resource,
         columns=columns,
@@ -166,16 +168,16 @@ def _columns(rules: DocumentChecker, value: Any, key: KeyPath = ("columns",)
         message = "no columns; map at least one spreadsheet column to a field, e.g. `E-mail: email`"
         raise rules.error(key, message)
     specs = tuple(parse_column(rules, header, spec, (*key, header)) for header, spec in obj.items())
-    first_by_field: dict[str, ColumnSpec] = {}
-    for spec in specs:
-        first = first_by_field.setdefault(spec.field, spec)
-        if first is not spec and spec.field not in MULTI_COLUMN_FIELDS:
-            where = f" (line {first.line})" if first.line is not None else ""
-            message = (
-                f"field {spec.field!r} is already fed by column {first.column!r}{where}; "
-                f"only {', '.join(MULTI_COLUMN_FIELDS)} may come from several columns"
-            )
-            raise rules.error((*key, spec.column), message)
+    splitter = next((s for s in specs if "split_name" in s.transform), None)
+    if splitter is not None:
+        for spec in specs:
+            if spec.field == "last_name":
+                where = f" (line {splitter.line})" if splitter.line is not None else ""
+                message = (
+                    f"column {splitter.column!r}{where} splits full names into first_name and "
+                    f"last_name, so no other column may feed last_name; remove one of them"
+                )
+                raise rules.error((*key, spec.column), message)
     return specs
 
 
@@ -236,6 +238,21 @@ def _defaults(rules: DocumentChecker, value: Any, key: KeyPath = ("defaults",)
         field = parse_field_name(rules, name, item_key)
         out[field] = _default_value(rules, item, item_key)
     return MappingProxyType(out)
+
+
+def _fallbacks(
+    rules: DocumentChecker, columns: tuple[ColumnSpec, ...], defaults: MappingProxyType
+) -> None:
+    """``when_not_found: default`` needs a default for its field."""
+    for spec in columns:
+        lookup = spec.lookup
+        if lookup is not None and lookup.when_not_found == "default" and spec.field not in defaults:
+            key: KeyPath = ("columns", spec.column, "lookup", "when_not_found")
+            message = (
+                f"when_not_found: default needs a value for {spec.field!r} under `defaults:` "
+                f"(for example `defaults: {{{spec.field}: ...}}`)"
+            )
+            raise rules.error(key, message)
 
 
 _SCALARS = (str, int, float, bool)

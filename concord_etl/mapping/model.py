@@ -42,11 +42,18 @@ BEHAVES_LIKE = {
 def basic_type(ftype: str) -> str:
     """``ftype`` itself, or the basic type it behaves like (``Editor`` → ``Textarea``)."""
     return BEHAVES_LIKE.get(ftype, ftype)
+
+
 OPTION_TYPES = ("Select", "Radio", "Checkbox", "MultiSelect")
 MULTI_OPTION_TYPES = ("Checkbox", "MultiSelect")
 
 # Cell transforms a column may name (``transform:``), applied in the order given.
-TRANSFORMS = ("strip", "lower", "upper", "title", "collapse_spaces", "digits")
+# ``split_name`` (first_name columns) sends the last word(s) of a full name to last_name;
+# ``drop_extension`` (phones) removes a trailing extension such as ``x5610`` or ``ext. 12``.
+TRANSFORMS = (
+    "strip", "lower", "upper", "title", "collapse_spaces", "digits", "split_name",
+    "drop_extension",
+)
 PHONE_TYPES = ("mobile", "work", "other")
 # Resources a ``lookup:`` may resolve cells against.
 LOOKUP_RESOURCES = (
@@ -74,6 +81,9 @@ LOOKUP_CREATABLE = ("sources", "industries", "companies")
 
 WhenFound = Literal["update", "skip", "error"]
 WhenMissing = Literal["create", "skip"]
+# What a lookup does with a key it cannot find: reject the row, leave the field empty, or use
+# the field's value from ``defaults:``.
+WHEN_NOT_FOUND = ("reject", "blank", "default")
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class Lookup:
                                   # pipeline-stages, pipelines, countries, products
     by: str = "name"              # field of the related record the cell holds (name, email, id, ...)
     create_missing: bool = False  # create the related record once if not found (opt-in, reported)
+    when_not_found: str = "reject"  # reject | blank | default (see WHEN_NOT_FOUND)
     scope: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     # e.g. {"pipeline": "Sales Pipeline"} to choose among stages with the same name
 
@@ -95,7 +106,7 @@ class ColumnSpec:
     column: str                               # header in the file
     field: str                                # CRM attribute, e.g. "email", "cf_tier", "user_id"
     type: str | None = None                   # declared type for offline validation
-    transform: tuple[str, ...] = ()           # strip, lower, upper, title, collapse_spaces, digits
+    transform: tuple[str, ...] = ()           # names from TRANSFORMS, applied in order
     split: str | None = None                  # separator for multi-valued cells
     format: str | None = None                 # strptime format for Date/DateTime text cells
     true_values: tuple[str, ...] | None = None

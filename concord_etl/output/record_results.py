@@ -2,7 +2,8 @@
 
 Columns: ``_row``, then per record ``_<name>_action`` and ``_<name>_id`` (in the mapping's
 dependency order; a deal with line items also gets ``_<name>_products_action``), then the row's
-``_errors`` (each reason names its record) and the input's own columns. An unnamed record (a
+``_errors`` and ``_warnings`` (each reason names its record, one per line) and the input's own
+columns. An unnamed record (a
 one-resource mapping run by the multi-record engine) keeps the classic ``_action`` and
 ``_concord_id``. Everything else is as in ``output.results``: sorted by ``_row``, atomic,
 XLSX for Excel input (rows needing attention highlighted), re-importable through the same mapping.
@@ -45,14 +46,15 @@ class RecordResultsWriter(ResultsWriter):
         cells: list[str] = []
         for name, products in self.records:
             cells.extend(record_columns(name, products=products))
-        self.meta_columns = ("_row", *cells, "_errors")
+        self.meta_columns = ("_row", *cells, "_errors", "_warnings")
+        self._width = len(cells)
         super().__init__(path, input_columns, **options)
 
     def _is_meta(self, column: str) -> bool:
         return column in META_COLUMNS or column in self.meta_columns
 
     def _check_action(self, row_no: int, action: Any) -> None:
-        if not isinstance(action, tuple) or len(action) != len(self.meta_columns) - 2:
+        if not isinstance(action, tuple) or len(action) != self._width:
             msg = f"row {row_no}: expected the outcome of each record, got {action!r}"
             raise ValueError(msg)
 
@@ -62,6 +64,7 @@ class RecordResultsWriter(ResultsWriter):
         outcomes: Mapping[str, Sequence[Any]],
         errors: Sequence[str] | None = None,
         raw: Mapping[str, Any] | Sequence[Any] | None = None,
+        warnings: Sequence[str] | None = None,
     ) -> None:
         cells: list[Any] = []
         for name, products in self.records:
@@ -69,7 +72,8 @@ class RecordResultsWriter(ResultsWriter):
             width = 3 if products else 2
             outcome = (outcome + [None] * width)[:width]
             cells.extend(outcome)
-        super().add(row_no, tuple(cells), None, errors, raw)  # type: ignore[arg-type]
+        super().add(row_no, tuple(cells), None, errors, raw,  # type: ignore[arg-type]
+                    warnings=warnings)
 
     def _meta_cells(self, action: Any, concord_id: Any) -> list[Any]:
         return list(action)
@@ -83,5 +87,5 @@ class RecordResultsWriter(ResultsWriter):
         return defs
 
     def _is_flagged(self, row: Sequence[Any]) -> bool:
-        cells = row[1:1 + len(self.meta_columns) - 2]
+        cells = row[1:1 + self._width]
         return any(isinstance(cell, str) and cell in FLAGGED for cell in cells)

@@ -1,16 +1,19 @@
 """The results file of an import or validate run (README "The results file").
 
-Columns ``_row, _action, _concord_id, _errors`` then the input's own columns, in the input's
-order, holding the input's raw values — so the user can fix the rejected rows in it and import
+Columns ``_row, _action, _concord_id, _errors, _warnings`` then the input's own columns, in the
+input's order, holding the input's raw values — so the user can fix the rejected rows in it and import
 it again with the same mapping (mappings never name ``_``-prefixed columns, so those are
 ignored on the way back in; a results file used as input gets fresh ``_`` columns, not
 doubled ones). Rows are written in ``_row`` order whatever order they arrive in.
 
 Excel input → an XLSX results file (rejected/failed/unverified/pending rows filled, ``_errors``
-wrapped, one error per line); otherwise CSV (errors joined with ``"; "``). Written atomically.
+wrapped); otherwise CSV. ``_errors`` and ``_warnings`` hold one reason per line in both (a
+reason never contains a line break, while ``"; "`` may well be part of one). Written atomically.
 
 Memory stays bounded: rows are buffered up to ``chunk_rows``, then sorted and spilled to a
-temp file; at ``close`` the sorted runs are merged while writing.
+temp file; at ``close`` the sorted runs are merged while writing. ``add_block`` takes many rows at
+once as columns (what ``validate`` writes: its rejected rows); blocks stay in memory as frames
+and are written with one vectorised CSV write.
 """
 
 from __future__ import annotations
@@ -22,24 +25,34 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from concord_etl.formula_guard import neutralise
 from concord_etl.output.columns import ColumnDef, is_missing
-from concord_etl.output.csv_writer import CsvWriter
+from concord_etl.output.csv_writer import CsvWriter, csv_text
 from concord_etl.output.xlsx_writer import WorkbookWriter
 
 # Outcomes (README: results file); dry runs use the plan's verbs (create/update/skip/reject) too.
-ACTIONS = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
+# ``duplicate``: the row repeats an earlier row of the file and shares its write; ``valid``:
+# ``validate`` found nothing wrong but has a warning for the row.
+ACTIONS = (
+    "created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified",
+    "duplicate", "valid",
+)
 FLAGGED = frozenset({"rejected", "failed", "unverified", "reject", "pending"})
-META_COLUMNS = ("_row", "_action", "_concord_id", "_errors")
+META_COLUMNS = ("_row", "_action", "_concord_id", "_errors", "_warnings")
+REASON_SEPARATOR = "\n"
 EXCEL_FORMATS = frozenset({"xlsx", "xlsm", "xls", "ods"})
 
-# One buffered result: (row_no, seq, action, concord_id, errors, values); a multi-record
-# writer keeps a tuple of per-record cells in ``action``.
-_Entry = tuple[int, int, Any, Any, tuple[str, ...], tuple[Any, ...]]
+# One buffered result: (row_no, seq, action, concord_id, errors, warnings, values); a
+# multi-record writer keeps a tuple of per-record cells in ``action``.
+_Entry = tuple[int, int, Any, Any, tuple[str, ...], tuple[str, ...], tuple[Any, ...]]
 
 
 def results_path(input_path: str | os.PathLike[str], *, excel: bool, tag: str | None = None
@@ -80,8 +93,10 @@ class ResultsWriter:
         encoding: str | None = None,
         delimiter: str = ",",
         chunk_rows: int = 50_000,
+        replace_repeats: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.replace_repeats = replace_repeats    # a row added again replaces its earlier entry
         self.excel = excel
         self.sheet = sheet or "Results"
         self.encoding = encoding
@@ -95,6 +110,7 @@ class ResultsWriter:
         self._buffer: list[_Entry] = []
         self._runs: list[Path] = []
         self._spill_dir: str | None = None
+        self._blocks: list[pd.DataFrame] = []
         self._seq = 0
         self._closed = False
 
@@ -130,20 +146,26 @@ class ResultsWriter:
         concord_id: Any = None,
         errors: Sequence[str] | str | None = None,
         raw: Mapping[str, Any] | Sequence[Any] | None = None,
+        *,
+        warnings: Sequence[str] | str | None = None,
     ) -> None:
-        """Record the outcome of input row ``row_no`` (its ``_row``)."""
+        """Record the outcome of input row ``row_no`` (its ``_row``); with ``replace_repeats``
+        a later call for the same row replaces the earlier one."""
         if self._closed:
             msg = f"results file {self.path} is already closed"
             raise RuntimeError(msg)
         self._check_action(row_no, action)
         if isinstance(errors, str):
             errors = [errors]
+        if isinstance(warnings, str):
+            warnings = [warnings]
         entry: _Entry = (
             int(row_no),
             self._seq,
             action,
             None if concord_id is None or is_missing(concord_id) else concord_id,
             tuple(str(e) for e in errors or ()),
+            tuple(str(w) for w in warnings or ()),
             self._values(raw),
         )
         self._seq += 1
@@ -151,6 +173,61 @@ class ResultsWriter:
         self._buffer.append(entry)
         if len(self._buffer) >= self._chunk_rows:
             self._spill()
+
+    def add_rows(
+        self,
+        row_nos: Sequence[int],
+        actions: Sequence[str],
+        errors: Sequence[Sequence[str]],
+        warnings: Sequence[Sequence[str]],
+        cells: Iterable[Sequence[Any]],
+    ) -> None:
+        """``add`` for many rows without an id: ``cells`` are the rows' raw values in
+        ``input_columns`` order, ``None`` where empty (as ``read.inputs.raw_rows`` gives them)."""
+        if self._closed:
+            msg = f"results file {self.path} is already closed"
+            raise RuntimeError(msg)
+        keep = None if len(self._keep) == self._n_all else self._keep
+        buffer = self._buffer
+        for row_no, action, errs, warns, values in zip(row_nos, actions, errors, warnings, cells,
+                                                       strict=True):
+            if len(values) != self._n_all:
+                msg = f"raw row has {len(values)} values for {self._n_all} input columns"
+                raise ValueError(msg)
+            kept = tuple(values) if keep is None else tuple(values[i] for i in keep)
+            buffer.append((int(row_no), self._seq, action, None, tuple(errs), tuple(warns), kept))
+            self._seq += 1
+            self.counts[action] += 1
+            if len(buffer) >= self._chunk_rows:
+                self._spill()
+                buffer = self._buffer
+
+    def add_block(
+        self,
+        row_nos: Sequence[int] | np.ndarray,
+        actions: Sequence[str],
+        errors: Sequence[Sequence[str]],
+        warnings: Sequence[Sequence[str]],
+        cells: pd.DataFrame,
+    ) -> None:
+        """Many rows without an id at once: ``cells`` has the input's columns (raw values)."""
+        if self._closed:
+            msg = f"results file {self.path} is already closed"
+            raise RuntimeError(msg)
+        count = len(cells)
+        block = pd.DataFrame({
+            "_seq": np.arange(self._seq, self._seq + count, dtype=np.int64),
+            "_row": np.asarray(row_nos, dtype=np.int64),
+            "_action": np.asarray(actions, dtype=object),
+            "_concord_id": np.full(count, None, dtype=object),
+            "_errors": _joined(errors),
+            "_warnings": _joined(warnings),
+        })
+        for name in self.input_columns:
+            block[name] = cells[name].to_numpy(dtype=object)
+        self._seq += count
+        self.counts.update(actions)
+        self._blocks.append(block)
 
     def _values(self, raw: Mapping[str, Any] | Sequence[Any] | None) -> tuple[Any, ...]:
         if raw is None:
@@ -162,8 +239,11 @@ class ResultsWriter:
             if len(seq) != self._n_all:
                 msg = f"raw row has {len(seq)} values for {self._n_all} input columns"
                 raise ValueError(msg)
-            values = [seq[i] for i in self._keep]
-        return tuple(None if v is None or is_missing(v) else v for v in values)
+            values = seq if len(self._keep) == self._n_all else [seq[i] for i in self._keep]
+        return tuple(
+            v if v.__class__ is str else (None if v is None or is_missing(v) else v)
+            for v in values
+        )
 
     def _spill(self) -> None:
         if not self._buffer:
@@ -187,10 +267,25 @@ class ResultsWriter:
         self._spill()
         yield from heapq.merge(*(_read_run(p) for p in self._runs), key=_order)
 
-    def _rows(self, joiner: str) -> Iterator[list[Any]]:
-        for row_no, _seq, action, concord_id, errors, values in self._sorted():
-            yield [row_no, *self._meta_cells(action, concord_id), joiner.join(errors) or None,
-                   *values]
+    def _cells(self, entry: _Entry) -> list[Any]:
+        row_no, _seq, action, concord_id, errors, warnings, values = entry
+        return [row_no, *self._meta_cells(action, concord_id),
+                REASON_SEPARATOR.join(errors) or None, REASON_SEPARATOR.join(warnings) or None,
+                *values]
+
+    def _rows(self) -> Iterator[list[Any]]:
+        cells = self._cells
+        if not self.replace_repeats:
+            for entry in self._sorted():
+                yield cells(entry)
+            return
+        pending: _Entry | None = None
+        for entry in self._sorted():
+            if pending is not None and pending[0] != entry[0]:
+                yield cells(pending)
+            pending = entry
+        if pending is not None:
+            yield cells(pending)
 
     def close(self) -> Path:
         """Write the results file (atomically) and return its path."""
@@ -198,7 +293,9 @@ class ResultsWriter:
             return self.path
         self._closed = True
         try:
-            if self.excel:
+            if self._blocks:
+                self._write_blocks()
+            elif self.excel:
                 self._write_xlsx()
             else:
                 self._write_csv()
@@ -206,29 +303,63 @@ class ResultsWriter:
             self._discard_spill()
         return self.path
 
+    def _frame(self) -> pd.DataFrame:
+        """Blocks and single rows as one frame in ``_row`` order (repeats resolved)."""
+        parts = list(self._blocks)
+        entries = list(self._sorted())
+        if entries:
+            parts.append(pd.DataFrame(
+                [[e[1], *self._cells(e)] for e in entries], columns=["_seq", *self.columns]
+            ))
+        frame = pd.concat(parts, ignore_index=True)
+        frame = frame.sort_values(["_row", "_seq"], kind="stable")
+        if self.replace_repeats:
+            frame = frame.drop_duplicates("_row", keep="last")
+        return frame.drop(columns="_seq")
+
+    def _write_blocks(self) -> None:
+        frame = self._frame()
+        if self.excel:
+            rows = ([None if v is None or is_missing(v) else v for v in row]
+                    for row in frame.itertuples(index=False, name=None))
+            self._write_xlsx(rows)
+            return
+        for name in frame.columns[3:]:       # the guard, once per distinct text
+            codes, uniques = pd.factorize(frame[name])
+            guarded = np.empty(len(uniques) + 1, dtype=object)
+            guarded[:-1] = [_guarded(v) for v in uniques.tolist()]
+            guarded[-1] = None
+            frame[name] = guarded[codes]
+        with CsvWriter(
+            self.path, self.columns, delimiter=self.delimiter, encoding=self.encoding
+        ) as writer:
+            writer.write_frame(frame)
+
     def abort(self) -> None:
         """Drop everything collected; no file is written."""
         self._closed = True
         self._buffer = []
         self._discard_spill()
 
-    def _write_xlsx(self) -> None:
+    def _write_xlsx(self, rows: Iterator[list[Any]] | None = None) -> None:
         columns = [
             ColumnDef("_row", "integer"),
             *self._meta_defs(),
             ColumnDef("_errors", "text", width=50, wrap=True),
+            ColumnDef("_warnings", "text", width=40, wrap=True),
             *(ColumnDef(c, "text") for c in self.input_columns),
         ]
         with WorkbookWriter(self.path) as workbook:
             workbook.add_sheet(
-                self.sheet, columns, self._rows("\n"), highlight=self._is_flagged,
+                self.sheet, columns, rows if rows is not None else self._rows(),
+                highlight=self._is_flagged,
             )
 
     def _write_csv(self) -> None:
         with CsvWriter(
             self.path, self.columns, delimiter=self.delimiter, encoding=self.encoding
         ) as writer:
-            writer.writerows(self._rows("; "))
+            writer.writerows(self._rows())
 
     def _discard_spill(self) -> None:
         if self._spill_dir is not None:
@@ -249,6 +380,20 @@ class ResultsWriter:
             self.close()
         else:
             self.abort()
+
+
+def _guarded(value: Any) -> str | None:
+    """A cell as the guarded text a CSV results file holds (typed Excel cells as text)."""
+    if value.__class__ is str:
+        return neutralise(value)
+    text = csv_text(value)
+    return text or None
+
+
+def _joined(reasons: Sequence[Sequence[str]]) -> np.ndarray:
+    out = np.empty(len(reasons), dtype=object)
+    out[:] = [REASON_SEPARATOR.join(r) or None for r in reasons]
+    return out
 
 
 def _order(entry: _Entry) -> tuple[int, int]:

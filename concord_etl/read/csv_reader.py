@@ -26,7 +26,7 @@ from concord_etl.read.encoding import SAMPLE_BYTES, mojibake_warning, resolve_en
 from concord_etl.read.table import ROW_COLUMN, clean_headers, extra_cell_error, location
 
 _MIN_BLOCK = 1 << 20
-_MAX_BLOCK = 64 << 20
+_MAX_BLOCK = 8 << 20      # Arrow parses small blocks fastest; frames join blocks to chunk_rows
 
 
 class CsvSource:
@@ -102,11 +102,33 @@ class CsvSource:
             if "Empty CSV file" in str(exc):
                 return
             raise
+        pending: list[pa.RecordBatch] = []
+        rows = 0
         for batch in reader:
-            for offset in range(0, batch.num_rows, self.chunk_rows):
-                frame = self._arrow_chunk(batch.slice(offset, self.chunk_rows), state)
-                if frame is not None:
-                    yield frame
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= self.chunk_rows:
+                table = pa.Table.from_batches(pending).combine_chunks()
+                whole = table.num_rows - table.num_rows % self.chunk_rows
+                yield from self._arrow_slices(table.slice(0, whole), state)
+                pending = table.slice(whole).to_batches()
+                rows = table.num_rows - whole
+        if rows:
+            table = pa.Table.from_batches(pending).combine_chunks()
+            yield from self._arrow_slices(table, state)
+
+    def _arrow_slices(self, table: pa.Table, state: _Progress) -> Iterator[pd.DataFrame]:
+        """``chunk_rows``-row frames of a table whose columns are single chunks."""
+        for offset in range(0, table.num_rows, self.chunk_rows):
+            part = table.slice(offset, self.chunk_rows)
+            batch = pa.RecordBatch.from_arrays(
+                [column.chunk(0) if column.num_chunks else pa.array([], column.type)
+                 for column in part.columns],
+                schema=part.schema,
+            )
+            frame = self._arrow_chunk(batch, state)
+            if frame is not None:
+                yield frame
 
     def _arrow_chunk(self, batch: pa.RecordBatch, state: _Progress) -> pd.DataFrame | None:
         lines = np.ones(batch.num_rows, dtype=np.int64)

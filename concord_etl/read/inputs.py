@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from concord_etl.mapping.model import Mapping
+from concord_etl.mapping.model import AnyMapping, Mapping
 from concord_etl.output.results import ResultsWriter
 from concord_etl.read import Table, open_table, require_columns
 
@@ -35,7 +35,8 @@ def open_input(
 
 
 def results_writer(
-    path: Path, table: Table, mapping: Mapping, *, excel: bool | None = None
+    path: Path, table: Table, mapping: AnyMapping, *, excel: bool | None = None,
+    replace_repeats: bool = False,
 ) -> ResultsWriter:
     """A results file laid out like the input (delimiter, sheet), so it re-imports as is."""
     if excel is None:
@@ -46,6 +47,7 @@ def results_writer(
         sheet=table.sheet if excel else None,
         encoding=None if excel else forced,
         delimiter=(table.delimiter or ",") if not excel else ",",
+        replace_repeats=replace_repeats,
     )
 
 

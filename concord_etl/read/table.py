@@ -15,7 +15,7 @@ from concord_etl.formula_guard import unneutralise
 
 ROW_COLUMN = "_row"
 # Columns a results file adds (README: results file): ignored on input, so it re-imports as is.
-RESULT_COLUMNS = ("_row", "_action", "_concord_id", "_errors")
+RESULT_COLUMNS = ("_row", "_action", "_concord_id", "_errors", "_warnings")
 HIDDEN_PREFIX = "__results__"
 
 
@@ -123,7 +123,7 @@ def clean_headers(
     Empty header cells at the end of the row are tolerated (the reader then checks that
     their columns hold no data); empty cells before the last named one, duplicates and the
     are an ``InputError`` naming each offending column. The columns a results file adds
-    (``_row``, ``_action``, ``_concord_id``, ``_errors``) are renamed with ``HIDDEN_PREFIX``
+    (``_row``, ``_action``, ``_concord_id``, ``_errors``, ``_warnings``) are renamed with ``HIDDEN_PREFIX``
     and left out of ``Table.columns`` and the frames, so a results file re-imports as is.
     """
     names = [header_text(v) for v in raw]

@@ -1,22 +1,26 @@
 """Validation of every record of a multi-record mapping, chunk by chunk.
 
 Each record of a ``records:`` mapping (and a deal's line items) is validated with its own
-``Validator`` over the same chunk. A record is *present* on a row when one of its own value
-columns is filled (relation columns such as owner, stage or companies do not count): a row
-without a deal simply has no deal, and a note with an empty body is skipped, not rejected.
-Match keys are not checked for duplicates here: the same company named on several rows is one
-company, folded by the importer. For the same reason a record with a match key gets its required
-values checked across the rows that name it (``missing_required``): the rows of one deal may give
-its stage once.
+``Validator`` (the same pandera schema as a one-resource mapping: every problem of a cell at
+once, warnings apart) over the same chunk. A record is *present* on a row when one of its own
+value columns is filled (relation columns such as owner, stage or companies do not count): a
+row without a deal simply has no deal, and a note with an empty body is skipped, not rejected.
+
+Repeated match keys are not settled here: the same company named on several rows is one company,
+folded by the importer (``load.record_fold``), whose rows may complete each other. For the same
+reason a record with a match key gets its required values checked across the rows that name it
+(``missing_required``): the rows of one deal may give its stage once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping as MappingOf
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from concord_etl.crm.fields import FieldSpec, ResourceFields
@@ -28,8 +32,9 @@ from concord_etl.mapping.model import (
     RecordSpec,
 )
 from concord_etl.read import Table, open_table, require_columns
-from concord_etl.validate.chunk import reasons_by_row, validate_frame
-from concord_etl.validate.lookups import normalise_key
+from concord_etl.validate.chunk import ValidatedChunk, validate_frame
+from concord_etl.validate.duplicates import KEY_SEPARATOR
+from concord_etl.validate.lookups import match_key
 from concord_etl.validate.schema import Validator, build_validator
 from concord_etl.validate.transforms import blank_to_na, is_empty
 
@@ -100,7 +105,7 @@ def build_checks(mapping: RecordsMapping, fields_for: Callable[[Mapping], Resour
     checks = []
     for spec in mapping.records:
         fields = fields_for(spec.mapping)
-        unkeyed = replace(spec.mapping, match=MatchSpec())     # no duplicate-key rejection
+        unkeyed = replace(spec.mapping, match=MatchSpec())     # repeats fold, never reject
         validator = build_validator(unkeyed, fields)
         required: tuple[tuple[str, str], ...] = ()
         if _keyed(spec.mapping):
@@ -119,41 +124,56 @@ def _keyed(mapping: Mapping) -> bool:
 
 
 def _required_fields(validator: Validator) -> tuple[tuple[str, str], ...]:
-    out = [(c.field.attribute, c.column) for c in validator.columns if c.required]
-    out += [(hidden.split(":", 1)[1], " / ".join(columns))
-            for hidden, columns in validator.required_groups.items()]
+    out = [(feed.field.attribute, feed.column) for feed in validator.feeds if feed.required]
+    out += [(check.field, check.label) for check in validator.frame_checks.values()
+            if check.name.startswith("required(")]
     return tuple(out)
 
 
-def record_key(mapping: Mapping, values: dict[str, Any]) -> tuple[str, ...] | None:
-    """A record's match key on a row, normalised (None when a part is empty)."""
-    parts = [values.get(name) for name in mapping.match.on]
-    if not _keyed(mapping) or any(is_empty(p) or isinstance(p, (list, tuple)) for p in parts):
+def record_key(match_on: tuple[str, ...], values: MappingOf[str, Any]) -> str | None:
+    """A record's match key on a row (None when a part is empty), in the form the file's
+    duplicates and the existing records are compared in (``lookups.match_key``)."""
+    parts = [values.get(name) for name in match_on]
+    if not parts or any(is_empty(p) or isinstance(p, (list, tuple)) for p in parts):
         return None
-    return tuple(normalise_key(p) for p in parts)
+    return KEY_SEPARATOR.join(match_key(p) for p in parts)
 
 
-def missing_required(check: RecordCheck, items: Iterable[tuple[int, dict[str, Any]]],
-                     written: Callable[[tuple[str, ...]], bool] = lambda _key: False
+def fold_key(match_on: tuple[str, ...], values: MappingOf[str, Any]) -> str | None:
+    """The key rows of one record fold by: the match key, unless it is the record's id."""
+    return record_key(match_on, values) if match_on and "id" not in match_on else None
+
+
+def missing_required(check: RecordCheck, items: Iterable[tuple[int, MappingOf[str, Any]]],
+                     written: Callable[[str], bool] = lambda _key: False,
+                     filled_elsewhere: Callable[[int], set[str]] = lambda _row: set(),
+                     rejected: Iterable[tuple[int, MappingOf[str, Any]]] = (),
                      ) -> dict[int, list[str]]:
     """Required values absent from a row *and* from every other row naming the same record
-    (by match key) — ``written`` keys are records that exist already (updates need nothing)."""
+    (by match key) — ``written`` keys are records that exist already (updates need nothing);
+    ``filled_elsewhere(row)``: fields of a row whose value is on its way (a record
+    ``create_missing`` will create). ``rejected`` rows (rejected for other reasons) get their
+    missing values listed too, but give none to the other rows of their record."""
     if not check.required:
         return {}
     items = list(items)
-    filled: dict[tuple[str, ...], set[str]] = {}
-    for _row, values in items:
-        key = record_key(check.mapping, values)
-        if key is not None:
-            have = filled.setdefault(key, set())
-            have.update(f for f, _ in check.required if not is_empty(values.get(f)))
-    out: dict[int, list[str]] = {}
+    refused = list(rejected)
+
+    def have_of(row: int, values: MappingOf[str, Any]) -> set[str]:
+        extra = filled_elsewhere(row)
+        return {f for f, _ in check.required if not is_empty(values.get(f)) or f in extra}
+
+    filled: dict[str, set[str]] = {}
     for row, values in items:
-        key = record_key(check.mapping, values)
+        key = fold_key(check.mapping.match.on, values)
+        if key is not None:
+            filled.setdefault(key, set()).update(have_of(row, values))
+    out: dict[int, list[str]] = {}
+    for row, values in [*items, *refused]:
+        key = fold_key(check.mapping.match.on, values)
         if key is not None and written(key):
             continue
-        have = filled[key] if key is not None else {
-            f for f, _ in check.required if not is_empty(values.get(f))}
+        have = have_of(row, values) | (filled.get(key, set()) if key is not None else set())
         missing = [f"{columns}: a value is required" for f, columns in check.required
                    if f not in have]
         if missing:
@@ -168,13 +188,14 @@ def _line_check(mapping: Mapping) -> LineCheck:
                      defaults=products.defaults, source=mapping.source, path=mapping.path)
     fields = line_fields()
     validator = build_validator(pseudo, fields)
-    presence = tuple(c.column for c in validator.columns)
+    presence = tuple(dict.fromkeys(feed.column for feed in validator.feeds))
     return LineCheck(mapping=pseudo, fields=fields, validator=validator, presence=presence)
 
 
 def _presence(validator: Validator) -> tuple[str, ...]:
-    own = tuple(c.column for c in validator.columns if c.field.type not in RELATION_TYPES)
-    return own or tuple(c.column for c in validator.columns)
+    own = tuple(dict.fromkeys(feed.column for feed in validator.feeds
+                              if feed.field.type not in RELATION_TYPES))
+    return own or tuple(dict.fromkeys(feed.column for feed in validator.feeds))
 
 
 def required_columns(mapping: RecordsMapping) -> list[str]:
@@ -205,41 +226,50 @@ def open_records_input(path: Path, mapping: RecordsMapping, *, sheet: str | int 
 
 @dataclass
 class CheckedRecord:
-    """One record over one chunk: values and presence by frame index, reasons by row number."""
+    """One record over one chunk, by position in the chunk: the validated chunk (values,
+    every problem of every cell; lookup problems join it once resolved) and presence, and the
+    same for the record's line items."""
 
-    values: dict[Any, dict[str, Any]] = field(default_factory=dict)
-    present: dict[Any, bool] = field(default_factory=dict)
-    errors: dict[int, list[str]] = field(default_factory=dict)
-    line_values: dict[Any, dict[str, Any]] = field(default_factory=dict)
-    line_present: dict[Any, bool] = field(default_factory=dict)
-    line_errors: dict[int, list[str]] = field(default_factory=dict)
+    chunk: ValidatedChunk
+    present: np.ndarray
+    lines: ValidatedChunk | None = None
+    line_present: np.ndarray | None = None
+
+    def values(self, position: int) -> dict[str, Any]:
+        """The record's field values on one row, as sent (ids once lookups ran)."""
+        return dict(self.chunk.record(position))
+
+    def errors(self, position: int) -> list[str]:
+        return list(self.chunk.reasons(position))
+
+    def warnings(self, position: int) -> list[str]:
+        return list(self.chunk.warnings_of(position))
+
+    def defaulted(self, position: int) -> frozenset[str]:
+        return self.chunk.defaulted(position)
+
+    def has_line(self, position: int) -> bool:
+        return self.line_present is not None and bool(self.line_present[position])
 
 
 def check_records(frame: pd.DataFrame, checks: tuple[RecordCheck, ...]) -> dict[str, CheckedRecord]:
     """Validate every record of ``checks`` over one chunk of the input."""
     out: dict[str, CheckedRecord] = {}
     for check in checks:
-        checked = CheckedRecord()
-        checked.values, checked.errors = _validate(frame, check.validator)
-        checked.present = _present(frame, check.presence)
+        checked = CheckedRecord(chunk=validate_frame(frame, check.validator),
+                                present=_present(frame, check.presence))
         if check.lines is not None:
-            checked.line_values, checked.line_errors = _validate(frame, check.lines.validator)
+            checked.lines = validate_frame(frame, check.lines.validator)
             checked.line_present = _present(frame, check.lines.presence)
         out[check.name] = checked
     return out
 
 
-def _validate(frame: pd.DataFrame, validator: Validator
-              ) -> tuple[dict[Any, dict[str, Any]], dict[int, list[str]]]:
-    chunk = validate_frame(frame, validator)
-    values = chunk.values.to_dict("index") if len(chunk.values.columns) else {}
-    return ({index: {str(k): v for k, v in values.get(index, {}).items()} for index in frame.index},
-            reasons_by_row(chunk.errors))
-
-
-def _present(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[Any, bool]:
+def _present(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
     here = [c for c in columns if c in frame.columns]
     if not here:
-        return dict.fromkeys(frame.index, False)
-    filled = pd.concat([blank_to_na(frame[c]).notna() for c in here], axis=1).any(axis=1)
-    return dict(zip(frame.index, filled.tolist(), strict=True))
+        return np.zeros(len(frame), dtype=bool)
+    filled = np.zeros(len(frame), dtype=bool)
+    for column in here:
+        filled |= blank_to_na(frame[column]).notna().to_numpy(dtype=bool)
+    return filled

@@ -1,9 +1,11 @@
 """``validate`` for a multi-record mapping (``records:``, deal products, notes/activities/calls).
 
 Every record of every row is checked as the import would: a record whose columns are all empty
-on a row is simply not there; a present record with bad cells lists each of them, prefixed by
-the record's name (``contact: Email: ...``); online, its lookups are resolved read-only too.
-A row is rejected when any of its records (or its line item) is.
+on a row is simply not there; a present record lists every problem of its cells and, online,
+of its lookups (resolved read-only; ``create_missing`` records are planned for the rows that
+pass every other check), each prefixed by the record's name (``contact: Email: ...``).
+Warnings (values Concord accepts but that look wrong) are reported apart. A row is rejected
+when any of its records (or its line item) is.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from concord_etl.crm.fields import ResourceFields, fetch_fields
 from concord_etl.mapping.model import AnyMapping, Mapping, as_records
-from concord_etl.output.results import ResultsWriter
-from concord_etl.read.inputs import raw_rows
+from concord_etl.read.inputs import raw_rows, results_writer
+from concord_etl.validate.chunk import ValidatedChunk
 from concord_etl.validate.lookups import Resolver
 from concord_etl.validate.record_checks import (
-    CheckedRecord,
     RecordCheck,
     build_checks,
     check_records,
@@ -36,17 +39,11 @@ SAMPLE_ERRORS = 10
 
 
 @dataclass
-class _Item:
-    """A record (or line) of a row whose lookups are resolved read-only."""
+class _RowProblems:
+    """The labelled problems of one row, over all its records."""
 
-    row: int
-    values: dict[str, Any]
-    action: str = "valid"
-    errors: list[str] = field(default_factory=list)
-
-    def reject(self, reason: str) -> None:
-        self.action = "rejected"
-        self.errors.append(reason)
+    errors: list[tuple[str, str]] = field(default_factory=list)     # (column, reason)
+    warnings: list[str] = field(default_factory=list)
 
 
 def validate_records_file(
@@ -79,31 +76,28 @@ def validate_records_file(
     writer = None
     if results_path is not None:
         results_path = Path(results_path)
-        writer = ResultsWriter(results_path, list(table.columns),
-                               excel=results_path.suffix.lower() == ".xlsx",
-                               sheet=table.sheet if results_path.suffix.lower() == ".xlsx"
-                               else None)
+        writer = results_writer(results_path, table, records,
+                                excel=results_path.suffix.lower() == ".xlsx")
     try:
         for frame in table.frames():
-            checked = check_records(frame, checks)
-            reasons = _reasons(frame, checks, checked, relations)
-            summary.rows += len(frame)
-            summary.rejected += len(reasons)
-            summary.error_cells += sum(len(r) for r in reasons.values())
-            for row_no in sorted(reasons):
-                for reason in reasons[row_no]:
-                    if len(summary.sample_errors) < SAMPLE_ERRORS:
-                        summary.sample_errors.append(f"row {row_no}: {reason}")
-            if writer is not None and reasons:
+            problems = _problems(frame, checks, relations)
+            _count(summary, len(frame), problems)
+            if writer is not None and problems:
                 for row_no, values in zip(frame["_row"].tolist(), raw_rows(frame, table.columns),
                                           strict=True):
-                    if int(row_no) in reasons:
-                        writer.add(int(row_no), "rejected", None, reasons[int(row_no)],
-                                   list(values))
+                    found = problems.get(int(row_no))
+                    if found is None:
+                        continue
+                    action = "rejected" if found.errors else "valid"
+                    writer.add(int(row_no), action, None, [r for _, r in found.errors],
+                               list(values), warnings=found.warnings)
     finally:
         if writer is not None:
             writer.close()
             summary.results = str(writer.path)
+    if resolver is not None:
+        summary.lookups = resolver.strategies
+        summary.would_create_related = [f"{r}: {k}" for r, k in resolver.report.planned]
     stats = getattr(client, "stats", None)
     summary.requests = int(getattr(stats, "requests", 0) or 0)
     summary.elapsed_s = time.monotonic() - started
@@ -112,47 +106,85 @@ def validate_records_file(
 
 def _relations(checks: tuple[RecordCheck, ...], resolver: Resolver
                ) -> dict[str, tuple[Relations, Relations | None]]:
+    """The lookups of every record (and line item); defaults looked up first (a default
+    that is not found is a mapping error)."""
     out: dict[str, tuple[Relations, Relations | None]] = {}
     for check in checks:
         lines = None
         if check.lines is not None:
-            lines = Relations(check.lines.mapping, check.lines.fields, resolver)
-        out[check.name] = (Relations(check.mapping, check.fields, resolver), lines)
+            lines = Relations(check.lines.validator, resolver)
+            lines.check_defaults()
+        record = Relations(check.validator, resolver)
+        record.check_defaults()
+        out[check.name] = (record, lines)
     return out
 
 
-def _reasons(frame: Any, checks: tuple[RecordCheck, ...], checked: dict[str, CheckedRecord],
-             relations: dict[str, tuple[Relations, Relations | None]]) -> dict[int, list[str]]:
-    reasons: dict[int, list[str]] = {}
-    rows = list(zip(frame.index, (int(n) for n in frame["_row"].tolist()), strict=True))
+def _count(summary: Any, rows: int, problems: dict[int, _RowProblems]) -> None:
+    summary.rows += rows
+    for row_no in sorted(problems):
+        found = problems[row_no]
+        if found.errors:
+            summary.rejected += 1
+            summary.error_cells += len(found.errors)
+        elif found.warnings:
+            summary.warned += 1
+        for column, reason in found.errors:
+            if len(summary.sample_errors) < SAMPLE_ERRORS:
+                summary.sample_errors.append(f"row {row_no}: {reason}")
+                summary.errors.append({"row": row_no, "column": column, "reason": reason})
+        for reason in found.warnings:
+            if len(summary.sample_warnings) < SAMPLE_ERRORS:
+                summary.sample_warnings.append(f"row {row_no}: {reason}")
+
+
+def _problems(frame: Any, checks: tuple[RecordCheck, ...],
+              relations: dict[str, tuple[Relations, Relations | None]]
+              ) -> dict[int, _RowProblems]:
+    """Every problem of every present record of the chunk, labelled, by row number."""
+    out: dict[int, _RowProblems] = {}
+    checked = check_records(frame, checks)
+    rows = frame["_row"].to_numpy(dtype=np.int64)
     for check in checks:
         result = checked[check.name]
-        items: list[_Item] = []
-        line_items: list[_Item] = []
-        for index, row_no in rows:
-            if result.present.get(index):
-                errors = result.errors.get(row_no)
-                if errors:
-                    reasons.setdefault(row_no, []).extend(check.label(e) for e in errors)
-                else:
-                    items.append(_Item(row_no, dict(result.values.get(index, {}))))
-            if result.line_present.get(index):
-                errors = result.line_errors.get(row_no)
-                if errors:
-                    reasons.setdefault(row_no, []).extend(
-                        check.label(e, lines=True) for e in errors)
-                else:
-                    line_items.append(_Item(row_no, dict(result.line_values.get(index, {}))))
-        for row_no, missing in missing_required(check, [(i.row, i.values) for i in items]).items():
-            reasons.setdefault(row_no, []).extend(check.label(e) for e in missing)
-        if check.name in relations:
-            record_relations, line_relations = relations[check.name]
-            record_relations.resolve(items)
-            if line_relations is not None:
-                line_relations.resolve(line_items)
-            for item in items:
-                reasons.setdefault(item.row, []).extend(check.label(e) for e in item.errors)
-            for item in line_items:
-                reasons.setdefault(item.row, []).extend(
-                    check.label(e, lines=True) for e in item.errors)
-    return {row: list(dict.fromkeys(found)) for row, found in reasons.items() if found}
+        record_relations, line_relations = relations.get(check.name, (None, None))
+        _record_problems(out, check, result.chunk, result.present, record_relations, rows,
+                         required=True)
+        if result.lines is not None and result.line_present is not None:
+            _record_problems(out, check, result.lines, result.line_present, line_relations,
+                             rows, lines=True)
+    return out
+
+
+def _record_problems(out: dict[int, _RowProblems], check: RecordCheck, chunk: ValidatedChunk,
+                     present: np.ndarray, relations: Relations | None, rows: np.ndarray, *,
+                     required: bool = False, lines: bool = False) -> None:
+    pending = relations.resolve(chunk, create=False, among=present) if relations else None
+    ok = present & ~chunk.rejected_mask
+    missing: dict[int, list[str]] = {}
+    if required:
+        positions = np.flatnonzero(ok).tolist()
+        waiting = {int(rows[p]): pending.fields_at(p) for p in positions} if pending else {}
+        missing = missing_required(
+            check, [(int(rows[p]), chunk.record(p)) for p in positions],
+            filled_elsewhere=lambda row: waiting.get(row, set()),
+            rejected=[(int(rows[p]), chunk.record(p))
+                      for p in np.flatnonzero(present & chunk.rejected_mask).tolist()])
+        if missing:
+            ok &= ~np.isin(rows, np.fromiter(missing, dtype=np.int64))
+    if relations is not None and pending:
+        relations.create_pending(chunk, pending, among=ok)      # planned: a dry run
+    problems = chunk.problems
+    mine = problems[present[problems["position"].to_numpy(dtype=np.intp)]]
+    for row_no, column, reason, severity in zip(
+            mine["_row"].tolist(), mine["column"].tolist(), mine["reason"].tolist(),
+            mine["severity"].tolist(), strict=True):
+        found = out.setdefault(int(row_no), _RowProblems())
+        labelled = check.label(str(reason), lines=lines)
+        if severity == "error":
+            found.errors.append((str(column), labelled))
+        else:
+            found.warnings.append(labelled)
+    for row_no, reasons in missing.items():       # after the row's cell and lookup problems
+        found = out.setdefault(row_no, _RowProblems())
+        found.errors.extend((r.partition(":")[0], check.label(r, lines=lines)) for r in reasons)

@@ -1,19 +1,19 @@
-"""Mapping + ResourceFields → a ``Validator``: the pandera schema and its converters.
+"""Mapping + the CRM's field types → a ``Validator``: the pandera schema that validates chunks.
 
-The schema is built over the *prepared* frame (``Validator.prepare``): one column per mapped
-input column after its transforms, with blank cells turned into NA, plus hidden columns for
-the match-key duplicate check and for required fields fed by several columns. Every column
-stays text/object in the schema — no pandera coercion (docs/performance-baselines.md §5) — and each
-carries at most two checks: ``required`` and one vectorised check named after the field type.
-A type check also leaves its normalised values behind, so ``validate_frame`` does not parse
-a column twice.
+One pandera column per *feed* (a mapped input column; ``split_name`` makes one column feed
+``first_name`` and ``last_name``), built from the feed's field type (``rule_for``): the type's
+parser normalises the text, its named checks judge each cell, and the schema adds ``required``
+where the field needs a value. Rows are judged by dataframe-level checks: a required field fed
+by several columns, and the file's duplicates (``duplicates.DuplicateBook``). Nothing is
+coerced by pandera; each type converts its accepted cells afterwards (``chunk``).
+
+The per-type schemas live in ``text_types``, ``number_types``, ``date_types``, ``choice_types``
+and ``key_types``.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,32 +30,39 @@ from concord_etl.mapping.model import (
     Mapping,
     basic_type,
 )
-from concord_etl.validate.date_rules import DateRule
-from concord_etl.validate.declared_fields import check_against_crm, fields_from_mapping
-from concord_etl.validate.duplicates import KeyTracker, match_keys
-from concord_etl.validate.number_rules import DecimalRule, NumberRule
-from concord_etl.validate.rules import (
-    COLOR_PATTERN,
+from concord_etl.validate.checks import ROW_COLUMN, TEXT_LIMIT, FieldType, FrameCheck
+from concord_etl.validate.choice_types import (
     DEFAULT_FALSE,
     DEFAULT_TRUE,
-    EMAIL_PATTERN,
-    TEXT_LIMIT,
-    URL_PATTERN,
-    BooleanRule,
-    ChoiceRule,
-    KeyRule,
-    Outcome,
-    PhoneRule,
-    Rule,
-    TextRule,
-    timezone_rule,
+    boolean_type,
+    enum_type,
+    option_type,
+    timezone_type,
 )
-from concord_etl.validate.transforms import apply_transforms, blank_to_na
+from concord_etl.validate.date_types import date_type
+from concord_etl.validate.declared_fields import check_against_crm, fields_from_mapping
+from concord_etl.validate.duplicates import DuplicateBook
+from concord_etl.validate.key_types import association_type, belongs_to_type, tags_type
+from concord_etl.validate.number_types import decimal_type, whole_number_type
+from concord_etl.validate.text_types import (
+    colour_type,
+    email_type,
+    phone_type,
+    text_type,
+    textarea_type,
+    url_type,
+)
+from concord_etl.validate.transforms import (
+    apply_transforms,
+    as_text,
+    blank_to_na,
+    split_full_name,
+)
 
 __all__ = [
-    "DUPLICATE_COLUMN",
     "ROW_COLUMN",
-    "ColumnCheck",
+    "Feed",
+    "FrameCheck",
     "Validator",
     "build_checks",
     "build_validator",
@@ -63,105 +70,88 @@ __all__ = [
     "rule_for",
 ]
 
-ROW_COLUMN = "_row"
-DUPLICATE_COLUMN = "\x00duplicate"
-REQUIRED_PREFIX = "\x00required:"
-LIST_TYPES = (*MULTI_OPTION_TYPES, "Phone", "Tags", "Association")
-
 
 @dataclass(frozen=True)
-class ColumnCheck:
-    """One mapped input column: where it goes and how it is judged."""
+class Feed:
+    """One mapped input column feeding one field: a column of the prepared frame."""
 
-    column: str
+    key: str                   # column of the prepared frame and of the schema
+    column: str                # the input column it comes from (named in every reason)
     spec: ColumnSpec
     field: FieldSpec
-    rule: Rule
-    required: bool           # this column alone must be non-empty
+    kind: FieldType
+    required: bool = False     # this column alone must be non-empty
+    part: str | None = None    # split_name: "first" or "last"
 
 
 @dataclass
 class Validator:
-    """Everything needed to validate chunks of one input against one mapping.
-
-    The plan remembers the match keys it has seen (``keys``) so that duplicates are found
-    across chunks; use one plan per input file, or call ``reset()`` between files.
-    """
+    """Everything needed to validate the chunks of one input file against one mapping."""
 
     mapping: Mapping
     fields: ResourceFields
-    columns: tuple[ColumnCheck, ...]
-    schema: pa.DataFrameSchema
-    defaults: dict[str, Any]                           # field → normalised default value
-    key_columns: tuple[str, ...] = ()
-    required_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    keys: KeyTracker = field(default_factory=KeyTracker)
-    _local: threading.local = field(default_factory=threading.local, repr=False)
+    feeds: tuple[Feed, ...]
+    defaults: dict[str, Any]                     # field → default in the form sent to the CRM
+    schema: pa.DataFrameSchema = field(default_factory=pa.DataFrameSchema)
+    frame_checks: dict[str, FrameCheck] = field(default_factory=dict)
+    duplicates: Any = None                       # duplicates.DuplicateBook, set by build_validator
 
     @property
     def field_names(self) -> tuple[str, ...]:
-        names = dict.fromkeys(c.field.attribute for c in self.columns)
+        names = dict.fromkeys(f.field.attribute for f in self.feeds)
         names.update(dict.fromkeys(self.defaults))
         return tuple(names)
 
-    def column(self, name: str) -> ColumnCheck:
-        for plan in self.columns:
-            if plan.column == name:
-                return plan
-        raise KeyError(name)
+    def feeds_of(self, field_name: str) -> tuple[Feed, ...]:
+        return tuple(f for f in self.feeds if f.field.attribute == field_name)
 
-    def reset(self) -> None:
-        """Forget the match keys seen so far (before validating another file)."""
-        self.keys.reset()
+    def feed(self, key: str) -> Feed:
+        for feed in self.feeds:
+            if feed.key == key:
+                return feed
+        raise KeyError(key)
+
+    def column(self, name: str) -> Feed:
+        """The first feed of input column ``name``."""
+        for feed in self.feeds:
+            if feed.column == name:
+                return feed
+        raise KeyError(name)
 
     def missing_columns(self, present: Iterable[str]) -> list[str]:
         """Mapped columns absent from the input that have no default to stand in for them."""
         have = set(present)
-        return [
-            c.column for c in self.columns
-            if c.column not in have and c.field.attribute not in self.defaults
-        ]
+        return list(dict.fromkeys(
+            f.column for f in self.feeds
+            if f.column not in have and f.field.attribute not in self.defaults
+        ))
 
-    # -- preparing a chunk ------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget what was learnt about the file's duplicates (before another file)."""
+        if self.duplicates is not None:
+            self.duplicates.reset()
+
+    # -- preparing a chunk ---------------------------------------------------------------------
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Transforms applied, blanks → NA, hidden check columns added; ``frame`` is untouched."""
+        """One text column per feed (typed Excel cells as text, transforms applied, blanks NA),
+        plus ``_row``; ``frame`` is untouched."""
         data: dict[str, pd.Series] = {}
-        for plan in self.columns:
-            if plan.column in frame.columns:
-                series = frame[plan.column]
+        names: dict[str, tuple[pd.Series, pd.Series]] = {}
+        for feed in self.feeds:
+            if feed.column in frame.columns:
+                series = as_text(frame[feed.column], feed.kind.cell_text)
             else:
-                series = pd.Series(pd.NA, index=frame.index, dtype=object)
-            if plan.spec.transform:
-                series = apply_transforms(series, plan.spec.transform)
-            data[plan.column] = blank_to_na(series)
-        rows = row_numbers(frame)
-        data[ROW_COLUMN] = rows
-        for hidden, members in self.required_groups.items():
-            filled = np.logical_or.reduce([data[m].notna().to_numpy() for m in members])
-            data[hidden] = pd.Series(np.where(filled, True, None), index=frame.index, dtype=object)  # type: ignore[call-overload, arg-type]
-        if self.key_columns:
-            keys = match_keys([data[c] for c in self.key_columns])
-            data[DUPLICATE_COLUMN] = self.keys.first_rows(keys, rows)
+                series = pd.Series(pd.NA, index=frame.index, dtype="str")
+            transforms = [t for t in feed.spec.transform if t != "split_name"]
+            if transforms:
+                series = apply_transforms(series, transforms)
+            if feed.part is not None:
+                if feed.column not in names:
+                    names[feed.column] = split_full_name(series)
+                series = names[feed.column][0 if feed.part == "first" else 1]
+            data[feed.key] = blank_to_na(series)
+        data[ROW_COLUMN] = row_numbers(frame)
         return pd.DataFrame(data, index=frame.index)
-
-    # -- outcomes left behind by the type checks -------------------------------------------
-    @contextmanager
-    def collecting(self) -> Iterator[dict[str, Outcome]]:
-        """Collect the outcomes of the type checks run inside the block, keyed by column."""
-        outcomes: dict[str, Outcome] = {}
-        previous = getattr(self._local, "outcomes", None)
-        self._local.outcomes = outcomes
-        try:
-            yield outcomes
-        finally:
-            self._local.outcomes = previous
-
-    def judge(self, plan: ColumnCheck, series: pd.Series) -> pd.Series:
-        outcome = plan.rule.evaluate(series)
-        sink = getattr(self._local, "outcomes", None)
-        if sink is not None:
-            sink[plan.column] = outcome
-        return pd.Series(outcome.ok, index=series.index)
 
 
 def row_numbers(frame: pd.DataFrame) -> pd.Series:
@@ -171,11 +161,11 @@ def row_numbers(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(np.arange(len(frame), dtype=np.int64) + 2, index=frame.index)
 
 
-# -- building ------------------------------------------------------------------------------
+# -- building ------------------------------------------------------------------------------------
 
 
 def build_validator(mapping: Mapping, fields: ResourceFields | None = None) -> Validator:
-    """The validation plan for ``mapping``; ``fields`` default to the mapping's declarations.
+    """The validator for ``mapping``; ``fields`` default to the mapping's declarations.
 
     Raises ``MappingError`` when a column's declared type contradicts the CRM's, a mapped field
     does not exist in the CRM, or a default value is not valid for its field.
@@ -185,175 +175,214 @@ def build_validator(mapping: Mapping, fields: ResourceFields | None = None) -> V
     check_against_crm(mapping, fields)
     offline = fields_from_mapping(mapping) if fields.online else fields
     field_of = {name: fields.get(name) or offline.fields[name] for name in offline.fields}
+    feeds = _required(_feeds(mapping, field_of, fields.online), mapping)
     defaults = {
         name: _normalised_default(mapping, name, value, field_of[name], fields.online)
         for name, value in mapping.defaults.items()
     }
-    columns = tuple(
-        ColumnCheck(
-            column=spec.column,
-            spec=spec,
-            field=field_of[spec.field],
-            rule=rule_for(spec, field_of[spec.field], online=fields.online),
-            required=False,
-        )
-        for spec in mapping.columns
+    validator = Validator(mapping=mapping, fields=fields, feeds=feeds, defaults=defaults)
+    validator.duplicates = DuplicateBook(validator)
+    checks = [
+        *_required_groups(validator), *_one_value_fields(validator),
+        *validator.duplicates.frame_checks(),
+    ]
+    validator.frame_checks = {check.name: check for check in checks}
+    validator.schema = pa.DataFrameSchema(
+        {feed.key: feed.kind.column(feed.key, required=feed.required) for feed in feeds},
+        checks=[check.as_pandera() for check in checks],
+        coerce=False,
+        strict=False,
     )
-    columns, groups = _required(columns, defaults)
-    plan = Validator(
-        mapping=mapping,
-        fields=fields,
-        columns=columns,
-        schema=pa.DataFrameSchema(),
-        defaults=defaults,
-        key_columns=_key_columns(mapping),
-        required_groups=groups,
-    )
-    plan.schema = _schema(plan)
-    return plan
+    return validator
 
 
 build_checks = build_validator  # the name used in docs/DESIGN.md
 
 
-def rule_for(spec: ColumnSpec, field_spec: FieldSpec, *, online: bool) -> Rule:
-    """The vectorised check for one column of a field of ``field_spec.type``."""
-    kind = basic_type(field_spec.type)  # Domain → Text, Editor → Textarea, Reminder → Number...
+def _feeds(
+    mapping: Mapping, field_of: dict[str, FieldSpec], online: bool
+) -> list[Feed]:
+    feeds: list[Feed] = []
+    for spec in mapping.columns:
+        field_spec = field_of[spec.field]
+        kind = rule_for(spec, field_spec, online=online)
+        if "split_name" in spec.transform:
+            last = field_of.get("last_name") or FieldSpec("last_name", "Last Name", "Text")
+            feeds.append(Feed(spec.column, spec.column, spec, field_spec, kind, part="first"))
+            last_kind = rule_for(spec, last, online=online)
+            feeds.append(
+                Feed(f"{spec.column} → last_name", spec.column, spec, last, last_kind, part="last")
+            )
+        else:
+            feeds.append(Feed(spec.column, spec.column, spec, field_spec, kind))
+    return feeds
+
+
+def rule_for(spec: ColumnSpec, field_spec: FieldSpec, *, online: bool) -> FieldType:
+    """The field type (pandera column parts) for one column of a field of ``field_spec.type``.
+
+    Every type of ``mapping.model.FIELD_TYPES`` has one; the logical types beyond the basic
+    ones are judged like the type they behave like (Domain → Text, Editor → Textarea,
+    Reminder → Number; ``basic_type``).
+    """
+    kind = basic_type(field_spec.type)
     limit = field_spec.max_length or TEXT_LIMIT
     if kind in OPTION_TYPES:
-        return _option_rule(spec, field_spec, online)
-    simple: dict[str, Rule] = {
-        "Text": TextRule("Text", max_length=limit),
-        "Textarea": TextRule("Textarea", max_length=None),
-        "Email": TextRule("Email", max_length=limit, pattern=EMAIL_PATTERN, lower=True),
-        "Url": TextRule("Url", max_length=limit, pattern=URL_PATTERN),
-        "ColorSwatch": TextRule("ColorSwatch", max_length=None, pattern=COLOR_PATTERN),
-        "Number": NumberRule("Number"),
-        "Id": NumberRule("Id", positive=True),
-        "Numeric": DecimalRule("Numeric", allow_negative=False),
-        "Decimal": DecimalRule("Decimal", allow_negative=True),
-        "Phone": PhoneRule(phone_type=spec.phone_type or "mobile", split=spec.split),
-        "BelongsTo": KeyRule("BelongsTo"),
-        "Association": KeyRule("Association", split=spec.split),
-        "Tags": KeyRule("Tags", split=spec.split or ","),
+        return _option_type(spec, field_spec, online)
+    by_id = spec.lookup is not None and spec.lookup.by == "id"
+    done = spec.transform       # what the column's transforms did: parsers skip it
+    simple: dict[str, Callable[[], FieldType]] = {
+        "Text": lambda: text_type("Text", limit),
+        "Textarea": textarea_type,
+        "Email": lambda: email_type(limit, done),
+        "Url": lambda: url_type(limit, done),
+        "ColorSwatch": lambda: colour_type(done),
+        "Number": lambda: whole_number_type("Number", done=done),
+        "Id": lambda: whole_number_type("Id", positive=True, done=done),
+        "Numeric": lambda: decimal_type("Numeric", allow_negative=False, done=done),
+        "Decimal": lambda: decimal_type("Decimal", allow_negative=True, done=done),
+        "Phone": lambda: phone_type(spec.phone_type or "mobile", spec.split, done),
+        "BelongsTo": lambda: belongs_to_type(by_id=by_id),
+        "Association": lambda: association_type(spec.split, by_id=by_id),
+        "Tags": lambda: tags_type(spec.split or ","),
+        "Date": lambda: date_type("Date", spec.format),
+        "DateTime": lambda: date_type("DateTime", spec.format),
+        "DateOrDateTime": lambda: date_type("DateOrDateTime", spec.format),
+        "Timezone": timezone_type,
+        "Enum": lambda: enum_type(field_spec.choices),
+        "Boolean": lambda: boolean_type(
+            spec.true_values or DEFAULT_TRUE, spec.false_values or DEFAULT_FALSE
+        ),
     }
     if kind in simple:
-        return simple[kind]
-    if kind in ("Date", "DateTime", "DateOrDateTime"):
-        return DateRule(kind, spec.format)
-    if kind == "Boolean":
-        return BooleanRule(
-            true_values=spec.true_values or DEFAULT_TRUE,
-            false_values=spec.false_values or DEFAULT_FALSE,
-        )
-    if kind == "Timezone":
-        return timezone_rule()
-    if kind == "Enum":
-        choices = tuple((c, c) for c in field_spec.choices)
-        return ChoiceRule("Enum", choices, open_ended=not choices, dtype="str")
-    return TextRule(kind, max_length=field_spec.max_length)
+        return simple[kind]()
+    return text_type(kind, field_spec.max_length)
 
 
-def _option_rule(spec: ColumnSpec, field_spec: FieldSpec, online: bool) -> ChoiceRule:
+def _option_type(spec: ColumnSpec, field_spec: FieldSpec, online: bool) -> FieldType:
     multi = field_spec.type in MULTI_OPTION_TYPES
-    choices = tuple((o.name, o.id if online else o.name) for o in field_spec.options)
-    open_ended = spec.create_options or not choices
-    if multi:
-        dtype = "object"
-    elif online:
-        dtype = "object" if open_ended else "Int64"
-    else:
-        dtype = "str"
-    return ChoiceRule(
-        field_spec.type, choices, multi=multi, split=spec.split or ",",
-        open_ended=open_ended, dtype=dtype,
+    pairs = [(o.name, o.id if online else o.name) for o in field_spec.options]
+    open_ended = spec.create_options or not pairs
+    return option_type(
+        field_spec.type, pairs, multi=multi, split=spec.split or ",", open_ended=open_ended,
+        value_dtype="Int64" if online else "str",
     )
 
 
-def _required(
-    columns: tuple[ColumnCheck, ...], defaults: dict[str, Any]
-) -> tuple[tuple[ColumnCheck, ...], dict[str, tuple[str, ...]]]:
-    """Mark required columns; a required field fed by several columns gets a hidden group."""
-    by_field: dict[str, list[ColumnCheck]] = {}
-    for plan in columns:
-        by_field.setdefault(plan.field.attribute, []).append(plan)
-    groups: dict[str, tuple[str, ...]] = {}
-    marked: list[ColumnCheck] = []
-    for plan in columns:
-        flag = plan.spec.required if plan.spec.required is not None else plan.field.required
-        needed = bool(flag) and plan.field.attribute not in defaults
-        siblings = by_field[plan.field.attribute]
-        if needed and len(siblings) > 1:
-            groups[REQUIRED_PREFIX + plan.field.attribute] = tuple(p.column for p in siblings)
-            needed = False
-        marked.append(ColumnCheck(plan.column, plan.spec, plan.field, plan.rule, needed))
-    return tuple(marked), groups
+def _required(feeds: list[Feed], mapping: Mapping) -> tuple[Feed, ...]:
+    """Mark the feeds that must be filled (a default or another feed of the field excuses)."""
+    count: dict[str, int] = {}
+    for feed in feeds:
+        count[feed.field.attribute] = count.get(feed.field.attribute, 0) + 1
+    marked: list[Feed] = []
+    for feed in feeds:
+        flag = feed.spec.required if feed.spec.required is not None else feed.field.required
+        if feed.part == "last":
+            flag = False
+        needed = bool(flag) and feed.field.attribute not in mapping.defaults
+        needed = needed and count[feed.field.attribute] == 1
+        marked.append(Feed(feed.key, feed.column, feed.spec, feed.field, feed.kind, needed,
+                           feed.part))
+    return tuple(marked)
 
 
-def _key_columns(mapping: Mapping) -> tuple[str, ...]:
-    columns: list[str] = []
-    for name in mapping.match.on:
-        specs = mapping.for_field(name)
-        if not specs:
-            return ()
-        columns.append(specs[0].column)
-    return tuple(columns)
+def _required_groups(validator: Validator) -> list[FrameCheck]:
+    """A required field fed by several columns needs one of them filled."""
+    checks: list[FrameCheck] = []
+    seen: set[str] = set()
+    for feed in validator.feeds:
+        name = feed.field.attribute
+        members = validator.feeds_of(name)
+        flags = [f.spec.required if f.spec.required is not None else f.field.required
+                 for f in members]
+        if name in seen or len(members) < 2 or not any(flags) or name in validator.defaults:
+            continue
+        seen.add(name)
+        keys = [f.key for f in members]
+
+        def test(frame: pd.DataFrame, keys: list[str] = keys) -> pd.Series:
+            return frame[keys].notna().any(axis=1)
+
+        label = " / ".join(dict.fromkeys(f.column for f in members))
+
+        def reason(_row: int, label: str = label) -> str:
+            return f"{label}: a value is required"
+
+        checks.append(FrameCheck(f"required({name})", test, label, name, reason))
+    return checks
 
 
-def _schema(plan: Validator) -> pa.DataFrameSchema:
-    columns: dict[str, pa.Column] = {}
-    for column in plan.columns:
-        checks = []
-        if column.required:
-            checks.append(pa.Check(_present, name="required", ignore_na=False))
-        if not isinstance(column.rule, KeyRule):
-            checks.append(
-                pa.Check(
-                    lambda s, c=column: plan.judge(c, s), name=column.rule.type, ignore_na=False
-                )
-            )
-        columns[column.column] = pa.Column(checks=checks, nullable=True, name=column.column)
-    for hidden in plan.required_groups:
-        check = pa.Check(_present, name="required", ignore_na=False)
-        columns[hidden] = pa.Column(checks=[check], nullable=True, name=hidden)
-    if plan.key_columns:
-        check = pa.Check(_absent, name="duplicate", ignore_na=False)
-        columns[DUPLICATE_COLUMN] = pa.Column(checks=[check], nullable=True, name=DUPLICATE_COLUMN)
-    return pa.DataFrameSchema(columns, coerce=False, strict=False)
+def _one_value_fields(validator: Validator) -> list[FrameCheck]:
+    """A single-valued field fed by several columns takes the first non-empty one; a row where
+    a later column holds another value gets a warning (that value is not imported)."""
+    checks: list[FrameCheck] = []
+    seen: set[str] = set()
+    for feed in validator.feeds:
+        name = feed.field.attribute
+        members = validator.feeds_of(name)
+        if name in seen or len(members) < 2 or feed.kind.many:
+            continue
+        seen.add(name)
+        keys = [f.key for f in members]
 
+        def test(frame: pd.DataFrame, keys: list[str] = keys) -> pd.Series:
+            texts = [frame[k].astype("str").str.strip().str.lower() for k in keys]
+            first = texts[0]
+            for other in texts[1:]:
+                first = first.fillna(other)
+            agree = pd.Series(True, index=frame.index)
+            for other in texts:
+                agree &= other.isna() | (other == first).fillna(True).astype(bool)
+            return agree
 
-def _present(series: pd.Series) -> pd.Series:
-    return series.notna()
+        label = " / ".join(dict.fromkeys(f.column for f in members))
+        order = ", then ".join(dict.fromkeys(f.column for f in members))
 
+        def reason(_row: int, label: str = label, order: str = order, name: str = name) -> str:
+            return (f"{label}: several different values; {name} takes one, so the first "
+                    f"non-empty column is used ({order})")
 
-def _absent(series: pd.Series) -> pd.Series:
-    return series.isna()
+        checks.append(FrameCheck(f"one_value({name})", test, label, name, reason, "warning"))
+    return checks
 
 
 def _normalised_default(
     mapping: Mapping, name: str, value: Any, field_spec: FieldSpec, online: bool
 ) -> Any:
+    """A ``defaults:`` value checked like a cell of its field, in the form sent to the CRM."""
     specs = mapping.for_field(name)
     spec = specs[0] if specs else ColumnSpec(column=f"defaults.{name}", field=name)
-    rule = rule_for(spec, field_spec, online=online)
+    kind = rule_for(spec, field_spec, online=online)
     items = list(value) if isinstance(value, (list, tuple)) else [value]
-    if len(items) != 1 and field_spec.type not in LIST_TYPES:
+    if len(items) != 1 and not kind.many:
         message = f"a {field_spec.type} field takes one value, not a list"
         raise MappingError(message, path=_mapping_path(mapping), key=f"defaults.{name}")
-    cells = pd.Series(items, dtype=object)
-    outcome = rule.evaluate(cells)
-    for item, good in zip(items, outcome.ok, strict=True):
-        if not good:
-            message = rule.reason(item)
-            raise MappingError(message, path=_mapping_path(mapping), key=f"defaults.{name}")
-    normalised = outcome.values.tolist()
-    if field_spec.type in LIST_TYPES:
+    text = pd.Series([kind.cell_text(item) for item in items], dtype="str")
+    parsed = kind.parse(text) if kind.parse is not None else text
+    for check in kind.checks:
+        if check.severity != "error":
+            continue
+        ok = check.test(parsed).to_numpy(dtype=bool)
+        for item, good in zip(parsed.tolist(), ok, strict=True):
+            if not good:
+                raise MappingError(check.reason(item), path=_mapping_path(mapping),
+                                   key=f"defaults.{name}")
+    values = [kind.to_wire(v) if kind.to_wire else v for v in kind.convert(parsed).tolist()]
+    if kind.many:
         merged: list[Any] = []
-        for part in normalised:
-            merged.extend(part if isinstance(part, list) else [])
+        for part in values:
+            for item in part if isinstance(part, list) else [part]:
+                if item not in merged:
+                    merged.append(item)
         return merged
-    return normalised[0]
+    return _plain(values[0])
+
+
+def _plain(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    return item() if callable(item) and not isinstance(value, str) else value
 
 
 def _mapping_path(mapping: Mapping) -> str | None:
     return str(mapping.path) if mapping.path is not None else None
+

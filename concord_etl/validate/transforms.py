@@ -1,9 +1,17 @@
 """Vectorised cell transforms applied to a column before it is validated.
 
 A mapping column may list ``transform: [strip, lower, ...]`` (names in ``TRANSFORMS``) and
-``split: ";"``. Transforms work on whole columns with pandas' ``.str`` methods. Readers give
-CSV columns as ``str`` and Excel columns as ``object`` holding str/int/float/bool/datetime;
-transforms only touch the text cells of such columns and leave typed cells as they are.
+``split: ";"``. Transforms work on whole columns with pandas' ``.str`` methods (RE2 through
+pyarrow for ``str`` columns). Readers give CSV columns as ``str`` and Excel columns as
+``object`` holding str/int/float/bool/datetime; transforms only touch the text cells of such
+columns and leave typed cells as they are.
+
+Two transforms are more than a cell edit:
+
+- ``drop_extension`` removes a trailing phone extension (``x5610``, ``ext. 12``,
+  ``extension 12``, ``#12``); without it extensions are kept, as Concord keeps them.
+- ``split_name`` turns a full name into a first and a last name (``split_full_name``); the
+  validator feeds the two parts to ``first_name`` and ``last_name``.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ import pyarrow.compute as pc
 
 TextFn = Callable[[pd.Series], pd.Series]
 
+EXTENSION_PATTERN = r"\s*[,;]?\s*(?i:x|ext\.?|extn\.?|extension|#)\s*\d{1,8}\s*$"
+
 _TRANSFORM_FNS: dict[str, TextFn] = {
     "strip": lambda s: s.str.strip(),
     "lower": lambda s: s.str.lower(),
@@ -28,10 +38,50 @@ _TRANSFORM_FNS: dict[str, TextFn] = {
     "title": lambda s: s.str.title(),
     "collapse_spaces": lambda s: s.str.replace(r"\s+", " ", regex=True),
     "digits": lambda s: s.str.replace(r"\D+", "", regex=True),
+    "drop_extension": lambda s: s.str.replace(EXTENSION_PATTERN, "", regex=True),
+    "split_name": lambda s: s,   # applied by the validator: it feeds two fields
 }
 
 #: Names accepted in a mapping column's ``transform:`` list, in no particular order.
 TRANSFORMS: tuple[str, ...] = tuple(_TRANSFORM_FNS)
+
+# -- full names -----------------------------------------------------------------------------
+
+_HONORIFIC = r"(?:(?i:mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau)\.?\s+)?"
+_SUFFIX = r"(?i:jr|sr|ii|iii|iv|v|phd|ph\.d|md|dds|esq|mba|cpa)\.?"
+_PARTICLE = r"(?i:van|von|der|den|de|del|della|da|das|di|du|la|le|st\.?|bin|ibn|al|el|ter|ten|zu)"
+_COMMA_SUFFIX = rf",\s*({_SUFFIX})$"          # "King, Jr." → "King Jr."
+_NAME_FORMS = (
+    # "Lovelace, Ada" / "de la Cruz, Maria"
+    rf"^{_HONORIFIC}(?P<last>[^,]+?),\s*(?P<first>[^,]+?)$",
+    # "Ada Lovelace", "Maria de la Cruz", "Martin Luther King Jr.", "Dr. Ada Lovelace"
+    rf"^{_HONORIFIC}(?P<first>.+?)\s+(?P<last>(?:{_PARTICLE}\s+)*\S+(?:,?\s+{_SUFFIX})?)$",
+)
+
+
+def split_full_name(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Full names → (first names, last names); one word stays a first name.
+
+    ``Ada Lovelace`` → Ada / Lovelace; ``Lovelace, Ada`` → Ada / Lovelace; ``Maria de la
+    Cruz`` → Maria / de la Cruz; ``Martin Luther King Jr.`` → Martin Luther / King Jr.;
+    ``Dr. Ada Lovelace`` → Ada / Lovelace; ``Cher`` → Cher / (empty). Vectorised (RE2).
+    """
+    text = as_text(series).str.strip().str.replace(r"\s+", " ", regex=True)
+    text = text.str.replace(_COMMA_SUFFIX, r" \1", regex=True)
+    first = pd.Series(pd.NA, index=text.index, dtype="str")
+    last = pd.Series(pd.NA, index=text.index, dtype="str")
+    todo = text.notna().to_numpy().copy()
+    for pattern in _NAME_FORMS:
+        if not todo.any():
+            break
+        parts = text[todo].str.extract(pattern)
+        found = parts["first"].notna().to_numpy()
+        where = np.flatnonzero(todo)[found]
+        first.iloc[where] = parts["first"].to_numpy(dtype=object)[found]
+        last.iloc[where] = parts["last"].to_numpy(dtype=object)[found]
+        todo[where] = False
+    first = first.mask(pd.Series(todo, index=text.index), text)   # one word: a first name only
+    return first.str.strip(), last.str.strip()
 
 
 def is_text_dtype(series: pd.Series) -> bool:
@@ -90,19 +140,27 @@ def arrow_strings(series: pd.Series) -> pa.Array | None:
     return None
 
 
-def regex_mask(series: pd.Series, pattern: str, *, full: bool = True) -> np.ndarray:
-    """Whether each text cell matches ``pattern`` (whole cell when ``full``); NA → False.
+def regex_mask(
+    series: pd.Series, pattern: str, *, full: bool = True, anchored: bool = True
+) -> np.ndarray:
+    """Whether each text cell matches ``pattern`` (whole cell when ``full``, its start when
+    ``anchored``, anywhere otherwise); NA → False.
 
     Runs RE2 through pyarrow on ``str`` columns (7× faster than ``.str.fullmatch`` here), so
     patterns must stay within the syntax RE2 and Python's ``re`` share.
     """
-    anchored = f"^(?:{pattern})$" if full else f"^(?:{pattern})"
+    if full:
+        anchored_pattern = f"^(?:{pattern})$"
+    elif anchored:
+        anchored_pattern = f"^(?:{pattern})"
+    else:
+        anchored_pattern = pattern
     arrow = arrow_strings(series)
     if arrow is not None:
-        found = pc.fill_null(pc.match_substring_regex(arrow, anchored), False)
+        found = pc.fill_null(pc.match_substring_regex(arrow, anchored_pattern), False)
         return found.to_numpy(zero_copy_only=False)
     text = series.astype("str")
-    return text.str.contains(anchored, regex=True).fillna(False).to_numpy(dtype=bool)
+    return text.str.contains(anchored_pattern, regex=True).fillna(False).to_numpy(dtype=bool)
 
 
 @contextmanager
@@ -158,25 +216,16 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def as_text(series: pd.Series) -> pd.Series:
-    """A column as pandas ``str`` (typed Excel cells turned into text, NA kept)."""
+def as_text(series: pd.Series, text_of: Callable[[object], str] | None = None) -> pd.Series:
+    """A column as pandas ``str``: typed Excel cells turned into text by ``text_of`` (default
+    ``cell_text``), NA kept."""
     if is_text_dtype(series):
         return series
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        return series.astype("str")
     present = series.notna()
-    converted = series.where(~present, series[present].map(cell_text))
+    converted = series.where(~present, series[present].map(text_of or cell_text))
     return converted.astype("str")
-
-
-def split_items(series: pd.Series, sep: str) -> pd.Series:
-    """Text cells → lists of trimmed, non-empty items (order kept, duplicates dropped).
-
-    NA cells, and cells with no item left, become NA. Equal cells share one list object:
-    treat the lists as read-only.
-    """
-    codes, uniques = pd.factorize(as_text(series))
-    with no_gc():
-        lists: list[object] = [_items(str(u), sep) or pd.NA for u in object_list(uniques)]
-    return pd.Series(take_objects(lists, codes), index=series.index, dtype=object)
 
 
 def object_list(values: object) -> list[object]:
@@ -194,12 +243,3 @@ def object_array(items: Sequence[object]) -> np.ndarray:
 def take_objects(items: Sequence[object], codes: np.ndarray) -> np.ndarray:
     """``items[code]`` for each code as an object array; code -1 gives NA."""
     return object_array([*items, pd.NA])[codes]
-
-
-def _items(cell: str, sep: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for part in cell.split(sep):
-        item = part.strip()
-        if item:
-            seen.setdefault(item, None)
-    return list(seen)

@@ -58,10 +58,13 @@ def test_validate_offline_needs_no_crm_and_writes_rejected_rows(tmp_path: Path) 
     assert result.returncode == 1, result.stderr
     summary = last_json(result.stdout)
     assert summary["rows"] == 40 and summary["requests"] == 0
-    rejected = read_results(out)
+    flagged = read_results(out)
+    rejected = [r for r in flagged if r["_action"] == "rejected"]
     assert len(rejected) == summary["rejected"] >= 5
     reasons = " ".join(r["_errors"] for r in rejected)
     assert "Diamond" in reasons and "31/02/2024" in reasons and "duplicate" in reasons
+    warned = [r for r in flagged if r["_action"] == "valid"]
+    assert len(warned) == summary["warnings"] and all(r["_warnings"] for r in warned)
 
 
 def test_validate_online_also_checks_lookups_read_only(sandbox, tmp_path: Path) -> None:

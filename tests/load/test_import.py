@@ -100,8 +100,8 @@ def test_import_creates_every_row_once_and_reports_bad_rows(sandbox, tmp_path: P
     assert "31/02/2024" in by_row[13]["_errors"]
     assert "ghost@example.com" in by_row[17]["_errors"]
     assert by_row[2]["_action"] == "created" and by_row[2]["_concord_id"]
-    assert list(results[0])[:4] == ["_row", "_action", "_concord_id", "_errors"]
-    assert list(results[0])[4:] == HEADER
+    assert list(results[0])[:5] == ["_row", "_action", "_concord_id", "_errors", "_warnings"]
+    assert list(results[0])[5:] == HEADER
 
 
 def test_reimport_of_unchanged_rows_writes_nothing(sandbox, tmp_path: Path) -> None:

@@ -276,7 +276,25 @@ def test_mapping_error_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_transform_names_come_from_one_constant() -> None:
-    assert set(TRANSFORMS) == {"strip", "lower", "upper", "title", "collapse_spaces", "digits"}
+    assert set(TRANSFORMS) == {"strip", "lower", "upper", "title", "collapse_spaces", "digits",
+                               "split_name", "drop_extension"}
+
+
+def test_several_columns_may_feed_one_field(tmp_path: Path) -> None:
+    mapping = load_mapping(write(tmp_path, head("  Email 1: email\n  Email 2: email\n")))
+    assert [c.column for c in mapping.for_field("email")] == ["Email 1", "Email 2"]
+
+
+def test_lookup_when_not_found(tmp_path: Path) -> None:
+    text = head(
+        "  Owner: {field: user_id, lookup: {resource: users, by: email, "
+        "when_not_found: default}}\n"
+        "  Source: {field: source_id, lookup: {resource: sources, when_not_found: blank}}\n"
+        "  Company: {field: companies, lookup: {resource: companies}}\n",
+    ) + "defaults:\n  user_id: sam@example.com\n"
+    mapping = load_mapping(write(tmp_path, text))
+    found = {c.column: c.lookup.when_not_found for c in mapping.columns if c.lookup}
+    assert found == {"Owner": "default", "Source": "blank", "Company": "reject"}
 
 
 # -- error messages: file, key path, line ----------------------------------------------------
@@ -381,8 +399,19 @@ CASES = [
      "expected true or false, got 1"),
     (head("  P: {field: phones, type: Text}\n"), "columns.P.type", 4,
      "'phones' is a Phone field in Concord"),
-    (head("  E-mail: email\n  Mail: email\n"), "columns.Mail", 5,
-     "already fed by column 'E-mail' (line 4)"),
+    (head("  Name: {field: first_name, transform: [split_name]}\n  Last: last_name\n"),
+     "columns.Last", 5, "column 'Name' (line 4) splits full names"),
+    (head("  Name: {field: last_name, transform: split_name}\n"), "columns.Name.transform", 4,
+     "split_name only applies to a first_name column"),
+    (head("  Mobile: {field: cf_mobile, transform: [strip, drop_extension]}\n"),
+     "columns.Mobile.transform[1]", 4, "drop_extension only applies to the phones field"),
+    (head("  O: {field: user_id, lookup: {resource: users, when_not_found: skip}}\n"),
+     "columns.O.lookup.when_not_found", 4, "unknown when_not_found 'skip'"),
+    (head("  O: {field: user_id, lookup: {resource: users, when_not_found: default}}\n"),
+     "columns.O.lookup.when_not_found", 4, "when_not_found: default needs a value for 'user_id'"),
+    (head("  C: {field: companies, lookup: {resource: companies, create_missing: true, "
+          "when_not_found: blank}}\n"),
+     "columns.C.lookup.when_not_found", 4, "create_missing creates what is not found"),
     (head("  A: email\n") + "defaults:\n  tags:\n", "defaults.tags", 6, "no value"),
     (head("  A: email\n") + "defaults:\n  tags: {a: 1}\n", "defaults.tags", 6,
      "expected a value"),

@@ -40,10 +40,10 @@ def test_csv_results_sorted_with_input_values(tmp_path: Path) -> None:
     assert writer.close() == path
     assert read_csv_rows(path) == [
         [*META_COLUMNS, *INPUT_COLUMNS],
-        ["2", "created", "101", "", "Bob", "bob@example.com", "0123 456789", "01/02/2024"],
-        ["3", "rejected", "", "E-mail: 'ada@' is not an email; Phone: too short",
+        ["2", "created", "101", "", "", "Bob", "bob@example.com", "0123 456789", "01/02/2024"],
+        ["3", "rejected", "", "E-mail: 'ada@' is not an email\nPhone: too short", "",
          "Ada", "ada@", "12", "05/03/2024"],
-        ["4", "updated", "7", "", "'=cmd", "c@example.com", "", ""],
+        ["4", "updated", "7", "", "", "'=cmd", "c@example.com", "", ""],
     ]
     assert writer.counts == {"created": 1, "rejected": 1, "updated": 1}
 
@@ -63,16 +63,16 @@ def test_xlsx_results_round_trip_and_highlight(tmp_path: Path) -> None:
     values = [list(r) for r in ws.iter_rows(values_only=True)]
     assert values[0] == [*META_COLUMNS, *INPUT_COLUMNS]
     assert [r[0] for r in values[1:]] == [2, 3, 4, 5]
-    assert values[1] == [2, "created", 11, None, "Ada", "ada@example.com", "00123",
+    assert values[1] == [2, "created", 11, None, None, "Ada", "ada@example.com", "00123",
                          dt.datetime(2024, 1, 2)]
     assert values[2][3] == "E-mail: bad\nPhone: bad"
-    assert values[4][6] == "+44 20 7946 0958"
-    assert ws["H2"].is_date and ws["H2"].number_format == "yyyy-mm-dd"
-    assert ws["D3"].alignment.wrap_text
+    assert values[4][7] == "+44 20 7946 0958"
+    assert ws["I2"].is_date and ws["I2"].number_format == "yyyy-mm-dd"
+    assert ws["D3"].alignment.wrap_text and ws["E3"].alignment.wrap_text
     assert fill(ws["A2"]) is None                                        # created: plain
     assert all(fill(ws.cell(row=r, column=1)) == "FFFFD9D9" for r in (3, 4, 5))
-    assert fill(ws["H3"]) == "FFFFD9D9"                                  # empty cell of a bad row
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:H5"
+    assert fill(ws["I3"]) == "FFFFD9D9"                                  # empty cell of a bad row
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:I5"
     assert ws["A1"].font.b
 
 
@@ -80,8 +80,9 @@ def test_results_of_a_results_file_do_not_double_meta_columns(tmp_path: Path) ->
     path = tmp_path / "again.results.csv"
     columns = [*META_COLUMNS, "First Name"]
     with ResultsWriter(path, columns, excel=False) as writer:
-        writer.add(2, "created", 5, [], [2, "rejected", None, "bad", "Ada"])
-    assert read_csv_rows(path) == [[*META_COLUMNS, "First Name"], ["2", "created", "5", "", "Ada"]]
+        writer.add(2, "created", 5, [], [2, "rejected", None, "bad", "odd", "Ada"])
+    assert read_csv_rows(path) == [[*META_COLUMNS, "First Name"],
+                                   ["2", "created", "5", "", "", "Ada"]]
 
 
 def test_large_out_of_order_input_is_spilled_and_merged(tmp_path: Path) -> None:
@@ -96,7 +97,7 @@ def test_large_out_of_order_input_is_spilled_and_merged(tmp_path: Path) -> None:
     writer.close()
     rows = read_csv_rows(path)[1:]
     assert [int(r[0]) for r in rows] == list(range(2, 1002))
-    assert all(r[2] == str(int(r[0]) * 10) and r[4] == r[0] for r in rows)
+    assert all(r[2] == str(int(r[0]) * 10) and r[5] == r[0] for r in rows)
     assert set(Path(tempfile.gettempdir()).glob("concord-results-*")) == before
 
 
@@ -106,6 +107,16 @@ def test_same_row_twice_keeps_arrival_order(tmp_path: Path) -> None:
         writer.add(2, "failed", None, ["first try"], ["x"])
         writer.add(2, "created", 9, [], ["x"])
     assert [r[1] for r in read_csv_rows(path)[1:]] == ["failed", "created"]
+
+
+def test_replace_repeats_keeps_the_last_entry_of_a_row(tmp_path: Path) -> None:
+    path = tmp_path / "dup.results.csv"
+    with ResultsWriter(path, ["n"], excel=False, chunk_rows=1, replace_repeats=True) as writer:
+        writer.add(3, "valid", None, [], ["y"], warnings=["n: odd"])
+        writer.add(2, "rejected", None, ["n: bad"], ["x"])
+        writer.add(3, "rejected", None, ["n: duplicate"], ["y"], warnings=["n: odd"])
+    assert read_csv_rows(path)[1:] == [["2", "rejected", "", "n: bad", "", "x"],
+                                       ["3", "rejected", "", "n: duplicate", "n: odd", "y"]]
 
 
 def test_exception_inside_the_block_writes_nothing(tmp_path: Path) -> None:
@@ -134,5 +145,5 @@ def test_csv_results_can_mirror_the_input_dialect(tmp_path: Path) -> None:
     with ResultsWriter(path, ["Name"], excel=False, encoding="cp1252", delimiter=";") as writer:
         writer.add(2, "rejected", None, ["Name: too long"], ["Zoë"])
     assert path.read_bytes().decode("cp1252").splitlines() == [
-        "_row;_action;_concord_id;_errors;Name", "2;rejected;;Name: too long;Zoë",
+        "_row;_action;_concord_id;_errors;_warnings;Name", "2;rejected;;Name: too long;;Zoë",
     ]

@@ -9,12 +9,13 @@ import pytest
 from concord_etl.crm.fields import parse_create_fields
 from concord_etl.errors import MappingError
 from concord_etl.mapping.loader import mapping_from_dict
+from concord_etl.validate.chunk import validate_frame
 from concord_etl.validate.schema import (
-    DUPLICATE_COLUMN,
     build_checks,
     build_validator,
     fields_from_mapping,
 )
+from tests.validate.test_chunk import csv_frame
 
 
 def mapping(columns: dict[str, Any], **extra: Any) -> Any:
@@ -100,11 +101,11 @@ def test_field_unknown_to_the_crm_is_a_mapping_error_with_a_suggestion() -> None
         build_validator(m, parse_create_fields("contacts", CRM_FIELDS))
 
 
-def test_online_option_rule_maps_labels_to_ids() -> None:
+def test_online_option_type_maps_labels_to_ids() -> None:
     m = mapping({"Tier": "cf_customer_tier"})
     plan = build_validator(m, parse_create_fields("contacts", CRM_FIELDS))
-    rule = plan.column("Tier").rule
-    assert rule.table == {"bronze": 11, "gold": 12}
+    chunk = validate_frame(csv_frame([{"Tier": " gold"}, {"Tier": "BRONZE"}]), plan)
+    assert chunk.values["Tier"].tolist() == [12, 11]
 
 
 def test_defaults_are_normalised_like_cells() -> None:
@@ -129,21 +130,37 @@ def test_an_invalid_default_is_a_mapping_error() -> None:
     assert str(caught.value) == 'defaults.cf_customer_tier: "Diamond" is not one of Gold, Silver'
 
 
-def test_match_key_adds_the_duplicate_check() -> None:
+def test_match_key_adds_the_duplicate_check_as_a_dataframe_check() -> None:
     plan = build_validator(mapping({"E-mail": "email"}, match={"on": ["email"]}))
-    assert plan.key_columns == ("E-mail",)
-    assert DUPLICATE_COLUMN in plan.schema.columns
-    no_key = build_validator(mapping({"E-mail": "email"}, match={"on": ["id"]}))
-    assert no_key.key_columns == ()
+    assert plan.duplicates.key_fields == ("email",)
+    assert [c.name for c in plan.schema.checks] == ["duplicate"]
+    assert list(plan.schema.columns) == ["E-mail"]          # no hidden columns
+    no_key = build_validator(mapping({"Name": "last_name"}, match={"on": ["id"]}))
+    assert no_key.duplicates.key_fields == ()
+    assert not no_key.schema.checks
+
+
+def test_a_required_field_fed_by_two_columns_is_a_dataframe_check() -> None:
+    plan = build_validator(mapping({"Mobile": {"field": "phones", "required": True},
+                                    "Work": "phones"}))
+    assert [c.name for c in plan.schema.checks] == ["required(phones)"]
+    assert [c.name for c in plan.schema.columns["Mobile"].checks] == [
+        "phone_length", "phone_shape"]
 
 
 def test_schema_keeps_every_column_untyped_and_uncoerced() -> None:
     plan = build_checks(mapping({
         "Signed Up": {"field": "cf_signup_date", "type": "Date", "format": "%d/%m/%Y"},
         "Score": {"field": "cf_lead_score", "type": "Number"},
+        "E-mail": {"field": "email", "required": True},
     }))
     assert plan.schema.coerce is False
     for column in plan.schema.columns.values():
         assert column.dtype is None
         assert column.coerce is False
-    assert [c.name for c in plan.schema.columns["Signed Up"].checks] == ["Date"]
+    checks = {name: [c.name for c in col.checks] for name, col in plan.schema.columns.items()}
+    assert checks == {
+        "Signed Up": ["date", "time_of_day"],
+        "Score": ["whole_number"],
+        "E-mail": ["required", "email", "max_length", "email_domain"],
+    }

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from concord_etl.mapping.model import TRANSFORMS as MODEL_TRANSFORMS
+from concord_etl.validate.key_types import split_keys
 from concord_etl.validate.transforms import (
     TRANSFORMS,
     apply_transforms,
@@ -15,7 +16,6 @@ from concord_etl.validate.transforms import (
     blank_to_na,
     cell_text,
     regex_mask,
-    split_items,
 )
 
 
@@ -91,10 +91,17 @@ def test_as_text_turns_excel_cells_into_str_dtype() -> None:
     assert out.tolist()[:2] == ["7700900123", "x"] and pd.isna(out.iloc[2])
 
 
-def test_split_items_trims_drops_empties_and_duplicates() -> None:
-    out = split_items(text("Analytics; Support;;Analytics", " ; ", None), ";")
-    assert out.iloc[0] == ["Analytics", "Support"]
-    assert pd.isna(out.iloc[1]) and pd.isna(out.iloc[2])
+def test_split_keys_trims_drops_empties_and_duplicates() -> None:
+    assert split_keys("Analytics; Support;;Analytics", ";") == ["Analytics", "Support"]
+    assert split_keys(" ; ", ";") == []
+    assert split_keys(" Acme, Inc. ", None) == ["Acme, Inc."]
+
+
+def test_drop_extension_keeps_the_number() -> None:
+    cells = text("001-672-799-2170x5610", "+1 555 0100 ext. 12", "555-0100 #77",
+                 "(555) 123-4567", None)
+    assert apply_transforms(cells, ["drop_extension"]).tolist()[:4] == [
+        "001-672-799-2170", "+1 555 0100", "555-0100", "(555) 123-4567"]
 
 
 def test_regex_mask_matches_whole_cells_and_na_is_false() -> None:
