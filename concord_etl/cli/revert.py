@@ -1,0 +1,146 @@
+"""`concord-etl revert`: undo the last import of a file with a mapping."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from concord_etl.cli.common import (
+    CONTEXT,
+    connection_options,
+    handle_errors,
+    make_client,
+    print_json,
+    summary_table,
+)
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+SHOWN = ("deleted", "reverted", "unchanged", "duplicate", "conflict", "missing", "failed")
+DRY_WORDS = {"deleted": "would delete", "reverted": "would revert"}
+
+
+class RevertBar:
+    """A tqdm bar fed by the revert's progress events; off when not a TTY, --quiet or --json."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=event.get("total"), unit="record", dynamic_ncols=True,
+                            file=sys.stderr)
+        if event.get("action"):
+            self.counts[event["action"]] = self.counts.get(event["action"], 0) + 1
+            self.bar.set_postfix({k[:6]: v for k, v in self.counts.items()}, refresh=False)
+        if event.get("advance"):
+            self.bar.update(event["advance"])
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@click.command("revert", context_settings=CONTEXT)
+@click.argument("file", type=FILE)
+@click.option("--mapping", "-m", "mapping_path", required=True, type=FILE,
+              help="The mapping FILE was imported with.")
+@click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The import's journal (default: beside the input, as for import).")
+@click.option("--dry-run", is_flag=True,
+              help="List every undo (reading the CRM to classify it); write nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True,
+              help="Also set back fields changed since the import, and delete records created "
+                   "by lookups that something else uses now.")
+@click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Results file (default: beside the input, <name>.<mapping>.revert.csv).")
+@click.option("--concurrency", type=click.IntRange(1, 64),
+              help="Parallel requests (default: chosen from the rate limit and latency).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@connection_options
+@handle_errors
+def revert_command(
+    file: Path, mapping_path: Path, journal_path: Path | None, dry_run: bool, yes: bool,
+    force: bool, results_path: Path | None, concurrency: int | None, quiet: bool,
+    as_json: bool, url: str | None, token: str | None, token_file: Path | None,
+    allow_insecure_http: bool,
+) -> None:
+    """Undo the last import of FILE with the mapping: delete the records it created (to the
+    trash), trash again those it restored, set back the fields it updated. Fields changed
+    since the import are reported as conflicts and left alone (--force overwrites them).
+    Resumable; a second run writes nothing."""
+    from concord_etl.load.revert import RevertOptions, revert_import
+    from concord_etl.mapping import load_import_mapping
+
+    mapping = load_import_mapping(mapping_path)
+    client = make_client(url, token, token_file, allow_insecure_http)
+    options = RevertOptions(journal_path=journal_path, dry_run=dry_run, force=force,
+                            results_path=results_path, concurrency=concurrency)
+    ask = not yes and not dry_run and sys.stdin.isatty()
+    confirm = _asker(file, mapping_path) if ask else None
+    bar = RevertBar(enabled=not quiet and not as_json and sys.stderr.isatty())
+    try:
+        summary = revert_import(file, mapping, client, options, progress=bar, confirm=confirm)
+    finally:
+        bar.close()
+    render_revert_summary(summary, as_json=as_json)
+    sys.exit(summary.exit_code)
+
+
+def _asker(file: Path, mapping_path: Path) -> Any:
+    def confirm(lines: list[str]) -> bool:
+        click.echo(f"Revert the import of {file} with {mapping_path.name}:", err=True)
+        for line in lines:
+            click.echo(f"  - {line}", err=True)
+        return click.confirm("Go on?", default=False, err=True)
+
+    return confirm
+
+
+def render_revert_summary(summary: Any, *, as_json: bool) -> None:
+    data = summary.as_dict()
+    if as_json:
+        print_json(data)
+        return
+    if summary.declined:
+        click.echo("Not confirmed: nothing was changed.")
+        return
+    dry = bool(data.get("dry_run"))
+    for line in data.get("planned", []):
+        click.echo(f"  {line}")
+    title = "Dry run (nothing was written):" if dry else "Revert finished:"
+    rows: list[tuple[str, Any]] = [("rows", data["rows"])]
+    if data.get("records"):
+        for name, counts in data["records"].items():
+            rows.append((name, ", ".join(f"{n} {_word(k, dry)}" for k, n in counts.items())))
+    else:
+        rows += [(_word(k, dry), data[k]) for k in SHOWN if data.get(k)]
+    if data.get("products"):
+        counts = data["products"]
+        rows.append(("deal products", ", ".join(f"{n} {_word(k, dry)}" for k, n in counts.items())))
+    for line in data.get("related", []):
+        rows.append(("lookup record", line))
+    rows.append(("requests", data["requests"]))
+    rows.append(("time", f"{data['elapsed_s']:.1f} s"))
+    if data.get("results"):
+        rows.append(("results", data["results"]))
+    click.echo(summary_table(rows, title=title))
+    for warning in data.get("warnings", []):
+        click.echo(f"note: {warning}")
+    if data.get("conflict") and not dry:
+        click.echo("Conflicting fields were left as they are (see _errors); rerun with --force "
+                   "to set them back anyway.")
+
+
+def _word(key: str, dry: bool) -> str:
+    return DRY_WORDS.get(key, key) if dry else key
