@@ -259,6 +259,8 @@ class Reverter:
             for item, _ in work:
                 if item.action == "pending":
                     item.action = "deleted"
+                if item.action == "deleted" and self.crm is not None and item.concord_id:
+                    self.crm.planned.add((item.resource, item.concord_id))
             return
         self.journal.begin([item.key for item, _ in work])
         most = self.options.concurrency or MAX_WORKERS

@@ -39,6 +39,7 @@ class RevertCrm:
         self.claimed = claimed            # ids other ops of the import already hold
         self.bodies: dict[str, dict[str, Any]] = {}     # item key → the PUT to send
         self.trash_after: set[str] = set()               # restored records to trash again
+        self.planned: set[tuple[str, int]] = set()       # dry run: records it would delete
 
     # -- reads ------------------------------------------------------------------------------
     def current(self, resource: str, ids: Iterable[int], *, with_: str | None = None
@@ -97,14 +98,15 @@ class RevertCrm:
             users: dict[int, list[str]] = defaultdict(list)
             for record_id, record in found.items():
                 for name in links:
-                    ids = [str(r.get("id")) for r in record.get(name) or () if isinstance(r, dict)]
+                    ids = [str(r.get("id")) for r in record.get(name) or ()
+                           if isinstance(r, dict) and (name, r.get("id")) not in self.planned]
                     if ids:
                         users[record_id].append(f"{name} {', '.join(ids[:10])}")
             for use in (u for u in uses if ":" in u):
                 other, fieldname = use.split(":", 1)
                 for record in self.client.search_in(other, fieldname, list(found)):
                     owner = record.get(fieldname)
-                    if isinstance(owner, int):
+                    if isinstance(owner, int) and (other, record.get("id")) not in self.planned:
                         users[owner].append(f"{other} {record.get('id')}")
             for item in group:
                 assert item.concord_id is not None
