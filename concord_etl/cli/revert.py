@@ -128,6 +128,8 @@ def render_revert_summary(summary: Any, *, as_json: bool) -> None:
     if data.get("products"):
         counts = data["products"]
         rows.append(("deal products", ", ".join(f"{n} {_word(k, dry)}" for k, n in counts.items())))
+    if data.get("done_earlier"):
+        rows.append(("already undone", f"{data['done_earlier']} (by an earlier revert)"))
     for line in data.get("related", []):
         rows.append(("lookup record", line))
     rows.append(("requests", data["requests"]))

@@ -102,7 +102,9 @@ class Reverter:
         try:
             self.source = Journal.attach(where)
             plan = self._plan(self.source)
-            if not self.dry_run:
+            if self.dry_run:
+                _restore(plan, RevertJournal.read_entries(where))
+            else:
                 self.journal = RevertJournal.open(where)
                 _restore(plan, self.journal.entries())
             self._run(plan)
@@ -305,6 +307,8 @@ class Reverter:
             return
         if self.journal is not None:
             state = "done" if item.action in DONE else "failed"
+            if item.unknown:
+                state = "sent"       # never answered: the next run looks before writing
             self.journal.finish(item.key, state, item.action, concord_id=item.concord_id,
                                 errors=item.errors or None)
         self._done += 1
@@ -346,6 +350,7 @@ def _restore(plan: RevertPlan, entries: dict[str, RevertEntry]) -> None:
         if entry is None:
             continue
         if entry.state == "done":
+            item.earlier = True
             item.action = entry.action or "reverted"
             item.errors = list(entry.errors)
             if entry.concord_id is not None and item.concord_id is None:

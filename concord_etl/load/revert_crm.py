@@ -123,8 +123,9 @@ class RevertCrm:
     def gone(self, item: Item) -> None:
         """The record is not there (any more): ``missing``, or done when an earlier,
         unanswered write of this revert removed it."""
-        if item.resent and item.kind in ("delete", "related"):
-            item.action, item.errors = "deleted", []
+        if item.resent and item.kind in ("delete", "related", "restore"):
+            item.action = "reverted" if item.kind == "restore" else "deleted"
+            item.errors = []
             return
         item.action = "missing"
         item.errors = [f"{item.resource} {item.concord_id} is no longer in the CRM "
@@ -175,7 +176,7 @@ class RevertCrm:
                 return
             item.action = "deleted"
             return
-        item.action, item.errors = "failed", [NO_ANSWER]
+        item.action, item.errors, item.unknown = "failed", [NO_ANSWER], True
 
     def update(self, item: Item) -> None:
         """Send the fields back, then trash a restored record again."""
@@ -204,7 +205,7 @@ class RevertCrm:
                 else:
                     item.action, item.errors = "failed", [*item.errors, *_messages(exc)]
                 return False
-        item.action, item.errors = "failed", [*item.errors, NO_ANSWER]
+        item.action, item.errors, item.unknown = "failed", [*item.errors, NO_ANSWER], True
         return False
 
 

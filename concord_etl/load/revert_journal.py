@@ -96,6 +96,26 @@ class RevertJournal:
             raise JournalError(f"cannot use the journal {journal_path}: {exc}") from None
         return cls(journal_path, connection)
 
+    @staticmethod
+    def read_entries(path: str | Path) -> dict[str, RevertEntry]:
+        """The items an earlier revert recorded, read-only (for a dry run; none if none)."""
+        try:
+            connection = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True,
+                                         timeout=10.0)
+        except sqlite3.Error:
+            return {}
+        try:
+            rows = connection.execute(
+                "SELECT item_key, state, action, concord_id, errors, attempts FROM revert_ops"
+            ).fetchall()
+        except sqlite3.Error:
+            return {}                       # no revert yet: no table
+        finally:
+            connection.close()
+        return {key: RevertEntry(key, state, action, concord_id,
+                                 json.loads(errors) if errors else [], attempts)
+                for key, state, action, concord_id, errors, attempts in rows}
+
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         """Mark the import journal as being reverted (the import then refuses to resume it)."""

@@ -67,6 +67,8 @@ class RevertLines:
                 billable = self.client.request("POST", f"deals/{deal_id}/billable",
                                                body=body) or {}
             except OutcomeUnknown:
+                for item in writers:        # it may have landed: absence now means done
+                    item.resent = True
                 continue
             except RecordRejected as exc:
                 reasons = [str(exc)] + [f"{k}: {m}" for k, ms in exc.errors.items() for m in ms]
@@ -77,7 +79,7 @@ class RevertLines:
         else:
             for item in group:
                 if item.action in ("deleted", "reverted"):
-                    item.action = "failed"
+                    item.action, item.unknown = "failed", True
                     item.errors = [f"no answer from the CRM after {MAX_ATTEMPTS} attempts; "
                                    "rerun to retry"]
             return
@@ -131,12 +133,21 @@ class RevertLines:
             deal = self.client.show("deals", deal_id)
         except RecordRejected:
             return
-        if _number(deal.get("amount")) != _number(state.get("amount")):
+        if _number(deal.get("amount")) == _number(state.get("amount")):
+            return
+        problem = ""
+        for _attempt in range(MAX_ATTEMPTS):
             try:
                 self.client.update("deals", deal_id, {"amount": state.get("amount")})
-            except (RecordRejected, OutcomeUnknown) as exc:
-                for item in group:
-                    item.errors.append(f"the deal's amount could not be set back: {exc}")
+                return
+            except OutcomeUnknown as exc:       # an update is idempotent: send it again
+                problem = str(exc)
+            except RecordRejected as exc:
+                problem = str(exc)
+                break
+        for item in group:                      # the next run sets it (the lines are gone)
+            item.action, item.unknown = "failed", True
+            item.errors.append(f"the deal's amount could not be set back: {problem}")
 
 
 def _by_key(item: Item, current: list[dict[str, Any]]) -> dict[str, Any] | None:

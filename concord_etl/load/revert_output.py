@@ -42,6 +42,7 @@ class RevertSummary:
     related_attention: int = 0
     warnings: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)                # dry run: every action
+    earlier: int = 0                                                # dry run: done before
     requests: int = 0
     elapsed_s: float = 0.0
     waited_s: float = 0.0
@@ -68,6 +69,7 @@ class RevertSummary:
         if self.dry_run:
             data["dry_run"] = True
             data["planned"] = list(self.planned)
+            data["done_earlier"] = self.earlier
         if self.declined:
             data["declined"] = True
         if self.aborted:
@@ -131,7 +133,12 @@ def tally(plan: RevertPlan, summary: RevertSummary, *, dry_run: bool) -> Tally:
         item = plan.items.get(cell.item) if cell.item else None
         action = _action(item, cell.follower, dry_run)
         slot = out.rows.setdefault(cell.row, {}).setdefault(cell.name, [None, None, None])
-        if cell.line:
+        if dry_run and item is not None and item.earlier:
+            summary.earlier += 1         # not what this dry run would do: done already
+            slot[2 if cell.line else 0] = action
+            if not cell.line:
+                slot[1] = item.concord_id or cell.concord_id
+        elif cell.line:
             slot[2] = action
             summary.lines[_counted(action)] += 1
         else:
@@ -178,7 +185,13 @@ def _action(item: Item | None, follower: bool, dry_run: bool) -> str:
         return "unchanged"
     if follower and item.action not in ("pending",):
         return "duplicate"
-    return DRY_VERBS.get(item.action, item.action) if dry_run else item.action
+    return _verb(item, dry_run)
+
+
+def _verb(item: Item, dry_run: bool) -> str:
+    """A dry run says what it would do (``delete``); what an earlier run did stays past."""
+    return DRY_VERBS.get(item.action, item.action) if dry_run and not item.earlier \
+        else item.action
 
 
 def _counted(action: str) -> str:
@@ -192,7 +205,7 @@ def related_lines(plan: RevertPlan, *, dry_run: bool) -> tuple[list[str], int]:
     for item in plan.items.values():
         if item.stage != RELATED:
             continue
-        action = DRY_VERBS.get(item.action, item.action) if dry_run else item.action
+        action = _verb(item, dry_run)
         ident = f" (id {item.concord_id})" if item.concord_id else ""
         why = f": {'; '.join(item.errors)}" if item.errors else ""
         out.append(f"{item.label}{ident}: {action}{why}")
@@ -211,7 +224,8 @@ def planned_lines(plan: RevertPlan) -> list[str]:
                 if rows else "lookup")
             what = item.label or item.resource
             ident = f" {item.concord_id}" if item.concord_id else ""
-            action = DRY_VERBS.get(item.action, item.action)
+            action = _verb(item, True)
             detail = f": {'; '.join(item.errors)}" if item.errors else ""
-            out.append(f"{where}: {action} {what}{ident}{detail}")
+            earlier = " (by an earlier revert)" if item.earlier else ""
+            out.append(f"{where}: {action} {what}{ident}{earlier}{detail}")
     return out

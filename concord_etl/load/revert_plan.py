@@ -62,6 +62,8 @@ class Item:
     uses: tuple[str, ...] = ()                 # associations / searches meaning "still in use"
     reason: str = ""                           # cannot: why
     resent: bool = False                       # the revert journal has it as sent (unknown)
+    unknown: bool = False                      # this run's write got no answer: still unknown
+    earlier: bool = False                      # finished by an earlier revert run
     action: str = "pending"
     errors: list[str] = field(default_factory=list)
 

@@ -207,6 +207,14 @@ def test_a_dry_run_lists_every_undo_and_writes_nothing(sandbox, tmp_path: Path) 
     code, summary, err = _revert(sandbox.url, data, mapping)
     assert code == 0, err
     assert summary["deleted"] == 20
+    # a dry run afterwards says it was done, and would do nothing
+    result = run_cli(["revert", str(data), "-m", str(mapping), "--dry-run"], url=sandbox.url,
+                     token=TOKEN)
+    assert result.returncode == 0, result.stderr
+    assert ": delete contacts" not in result.stdout
+    assert result.stdout.count("(by an earlier revert)") == 26     # 25 rows + the summary
+    assert "would delete" not in result.stdout
+    assert len(writes(sandbox.url)) == writes_so_far + 25
 
 
 def test_a_revert_waits_for_no_one_while_the_import_holds_the_lock(sandbox,
