@@ -130,8 +130,14 @@ def render_revert_summary(summary: Any, *, as_json: bool) -> None:
         rows.append(("deal products", ", ".join(f"{n} {_word(k, dry)}" for k, n in counts.items())))
     if data.get("done_earlier"):
         rows.append(("already undone", f"{data['done_earlier']} (by an earlier revert)"))
-    for line in data.get("related", []):
-        rows.append(("lookup record", line))
+    related = data.get("related", [])
+    gone = [line for line in related if line.endswith((": deleted", ": delete"))]
+    if gone:
+        word = "would delete" if dry else "deleted"
+        rows.append(("lookup records", f"{len(gone)} {word} (created by create_missing)"))
+    for line in related:
+        if line not in gone:
+            rows.append(("lookup record", line))
     rows.append(("requests", data["requests"]))
     rows.append(("time", f"{data['elapsed_s']:.1f} s"))
     if data.get("results"):

@@ -208,7 +208,8 @@ def related_lines(plan: RevertPlan, *, dry_run: bool) -> tuple[list[str], int]:
         action = _verb(item, dry_run)
         ident = f" (id {item.concord_id})" if item.concord_id else ""
         why = f": {'; '.join(item.errors)}" if item.errors else ""
-        out.append(f"{item.label}{ident}: {action}{why}")
+        earlier = " (by an earlier revert)" if item.earlier else ""
+        out.append(f"{item.label}{ident}: {action}{why}{earlier}")
         attention += item.action in ATTENTION
     return out, attention
 

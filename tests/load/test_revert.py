@@ -527,3 +527,20 @@ def test_lost_answers_during_a_revert_are_settled_without_undoing_twice(sandbox,
     deleted = Counter(e["path"] for e in request_log(sandbox.url)[first:]
                       if e["method"] == "DELETE" and e["status"] == 204)
     assert len(deleted) == 20 and max(deleted.values()) == 1
+
+
+def test_an_import_started_during_a_revert_names_the_revert(tmp_path: Path) -> None:
+    from concord_etl.load.journal import Journal
+    from concord_etl.load.revert_journal import RevertJournal
+
+    journal_path = tmp_path / "leads.csv.leads.journal.sqlite"
+    Journal.open(journal_path, input_hash="i", mapping_hash="m").close()
+    with RunLock(journal_path, input_name="leads.csv", mapping_name="leads.yaml"):
+        reverting = RevertJournal.open(journal_path)
+        try:
+            with pytest.raises(RunLocked) as info:
+                RunLock(journal_path, input_name="leads.csv", mapping_name="leads.yaml").acquire()
+        finally:
+            reverting.close()
+    assert f"another revert of leads.csv with leads.yaml is running (pid {os.getpid()})" in \
+        str(info.value)
