@@ -160,9 +160,10 @@ class Reverter:
         if meta.get("mapping_hash") and meta["mapping_hash"] != self.mapping.digest:
             warnings.append(f"{mapping_label(self.mapping)} changed since the import: reverting "
                             "what the journal recorded")
-        if meta.get("run_state") in ("running", "interrupted"):
-            warnings.append("the import was interrupted: writes it never got an answer for are "
-                            "looked up by their key first")
+        doubt = sum(1 for i in plan.items.values() if i.kind in ("find", "line_find"))
+        if doubt:
+            warnings.append(f"the import was interrupted: {doubt} write(s) it never got an "
+                            "answer for are looked up by their key first")
         legacy = sum(1 for i in plan.items.values() if i.kind == "cannot" and i.reason == LEGACY)
         if legacy:
             warnings.append(
