@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import ResourceFields
+from concord_etl.load.before_image import before_image
 from concord_etl.load.payloads import build_body, changed_fields
 from concord_etl.mapping.model import Mapping
 from concord_etl.validate.lookups import Resolver, normalise_key
@@ -44,6 +45,7 @@ class RowWork:
     errors: list[str] = field(default_factory=list)
     defaulted: frozenset[str] = frozenset()   # fields filled from `defaults`
     previous: dict[str, Any] | None = None    # journal entry of an earlier attempt
+    before: dict[str, Any] | None = None      # an update's before-image (load.before_image)
     reported: bool = False                    # progress already counted this row
 
     @property
@@ -171,6 +173,8 @@ class Decider:
                     body = build_body(row.values, skip=row.defaulted)
                     changes = changed_fields(body, record, self.fields)
                     row.action, row.changes = ("update", changes) if changes else ("unchanged", None)
+                    if changes:
+                        row.before = before_image(changes, record, self.fields)
                     if row.action == "unchanged" and intent == "update":
                         row.action = "updated"  # the earlier, unanswered update did land
             elif "id" in match_on and not is_empty(row.values.get("id")):

@@ -18,7 +18,9 @@ action, Concord id, errors. Never payloads, never the token.
 The ``meta`` table says whose journal it is (input and mapping hashes and names) and how its
 last run ended: ``run_state`` is ``running`` (with the ``pid``) while a run holds it,
 ``finished`` or ``interrupted`` after; a run killed outright leaves ``running`` behind, which the
-next run reads as interrupted.
+next run reads as interrupted. A revert of the run (``load.revert``) keeps its own ops in the
+same file and marks ``revert_state``; the import then refuses to resume it (``--restart``
+starts over).
 """
 
 from __future__ import annotations
@@ -37,7 +39,14 @@ from typing import Any
 
 from concord_etl._version import __version__
 from concord_etl.errors import JournalError
-from concord_etl.load.journal_meta import FINISHED, INTERRUPTED, RUNNING, owner_message
+from concord_etl.load.journal_meta import (
+    FINISHED,
+    INTERRUPTED,
+    REVERT_STATE,
+    RUNNING,
+    owner_message,
+    reverted_message,
+)
 
 STATES = ("pending", "sent", "done", "rejected", "failed", "unverified", "skipped")
 SCHEMA_VERSION = "1"
@@ -154,6 +163,15 @@ class Journal:
         journal = cls(journal_path, connection, archived)
         journal._start_run(input_hash, mapping_hash, name, mapping_label, extra_meta or {})
         return journal
+
+    @classmethod
+    def attach(cls, path: str | Path) -> Journal:
+        """An existing journal opened without starting a run of it (to read its ops: a
+        revert). Raises :class:`JournalError` when there is none or it cannot be read."""
+        journal_path = Path(path)
+        if not journal_path.exists():
+            raise JournalError(f"there is no journal {journal_path}")
+        return cls(journal_path, _connect(journal_path))
 
     # -- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
@@ -373,6 +391,8 @@ def _check_owner(path: Path, input_hash: str, mapping_hash: str, input_name: str
         raise JournalError(message) from None
     input_changed = meta.get("input_hash") != input_hash
     if not input_changed and meta.get("mapping_hash") == mapping_hash:
+        if meta.get(REVERT_STATE):
+            raise JournalError(reverted_message(meta, path, input_name, mapping_name))
         return
     raise JournalError(owner_message(meta, path, input_name, mapping_name, input_changed))
 

@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from concord_etl.errors import AbortRun, OutcomeUnknown, RecordRejected
+from concord_etl.load.before_image import before_image
 from concord_etl.load.decide import Decider, RowWork
 from concord_etl.load.journal import Journal, Op
 from concord_etl.load.payloads import jsonable
@@ -107,6 +108,7 @@ class Sender:
                 action="create" if r.action == "create" else "update",
                 match={k: jsonable(r.values.get(k)) for k in keys},
                 resource=self.resource,
+                before=r.before if r.action == "update" else None,
             )
             for r in rows
         ]
@@ -145,7 +147,7 @@ class Sender:
                         if isinstance(found, int):
                             row.action, row.record_id = "created", found
                             return
-                    elif self._restore_from_trash(row, list(exc.errors)):
+                    elif self._restore_from_trash(row, list(exc.errors), planner):
                         return
                 row.action = "rejected"
                 row.errors.extend(_messages(exc))
@@ -168,11 +170,12 @@ class Sender:
         row.action = "failed"
         row.errors.append(f"no answer from the CRM after {MAX_SEND_ATTEMPTS} attempts; rerun to retry")
 
-    def _restore_from_trash(self, row: RowWork, fields: list[str]) -> bool:
+    def _restore_from_trash(self, row: RowWork, fields: list[str], planner: Decider) -> bool:
         """A unique value held by a *trashed* record: restore that record and update it.
 
         Concord keeps e-mails of trashed contacts unique, so re-importing a deleted lead would
         otherwise be refused forever (docs/concord-api.md §21 recommends restoring instead).
+        The trashed record's values are journalled first (a revert trashes it again).
         """
         if self.resource not in TRASHABLE:
             return False
@@ -188,8 +191,14 @@ class Sender:
             if len(hits) != 1:
                 continue
             record_id = int(hits[0]["id"])
+            body = row.body()
+            image = {**before_image(body, hits[0], planner.fields, restored=True),
+                     "id": record_id}
+            match = {k: jsonable(row.values.get(k)) for k in planner.reconcile_keys()}
+            self.journal.begin([Op(op_key=row.op_key, row=row.row, action="restore",
+                                   match=match, resource=self.resource, before=image)])
             self.client.request("POST", f"trashed/{self.resource}/{record_id}")
-            self.client.update(self.resource, record_id, row.body())
+            self.client.update(self.resource, record_id, body)
             row.action, row.record_id = "updated", record_id
             return True
         return False
@@ -213,7 +222,8 @@ class Sender:
         entry = self.journal.get(op_key)
         if entry is not None and entry.state == "done" and entry.concord_id:
             return int(entry.concord_id)
-        self.journal.begin([Op(op_key=op_key, action="create", match={"name": key})])
+        self.journal.begin([Op(op_key=op_key, action="create", match={"name": key},
+                               resource=resource)])
         for _attempt in range(MAX_SEND_ATTEMPTS):
             try:
                 record = self.client.create(resource, {"name": key})
