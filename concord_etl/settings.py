@@ -7,7 +7,8 @@ Precedence (first wins):
 
 The token is wrapped in :class:`Secret` as soon as it is read, so it prints as ``***`` in
 reprs, logs, f-strings and tracebacks; only :meth:`Secret.reveal` gives the value (the HTTP
-client uses it to build the ``Authorization`` header).
+client uses it to build the ``Authorization`` header). Making a ``Secret`` also registers it
+with :func:`concord_etl.redact.register_secret`, so text that echoes it is masked too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from concord_etl.errors import ConfigError
+from concord_etl.redact import register_secret
 
 URL_ENV = "CONCORD_URL"
 TOKEN_ENV = "CONCORD_TOKEN"
@@ -33,6 +35,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = str(value)
+        register_secret(self._value)      # masked in every message, file and log from now on
 
     def reveal(self) -> str:
         """The real value; use only where the secret must go on the wire."""

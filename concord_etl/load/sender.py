@@ -179,7 +179,7 @@ class Sender:
             value = row.values.get(name)
             if is_empty(value) or isinstance(value, (list, tuple, dict)):
                 continue
-            hits = self.client.get(
+            hits = self.client.get_records(
                 f"trashed/{self.resource}/search",
                 {"q": str(value), "search_fields": f"{name}:="},
             )
