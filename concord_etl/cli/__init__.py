@@ -11,10 +11,10 @@ import sys
 import click
 
 from concord_etl._version import __version__
-from concord_etl.cli.common import CONTEXT
+from concord_etl.cli.common import CONTEXT, ConcordGroup
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=ConcordGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="concord-etl")
 def main() -> None:
     """Move data between spreadsheets and a Concord CRM, in both directions.

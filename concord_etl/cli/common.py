@@ -1,17 +1,23 @@
-"""Shared CLI pieces: connection options, error rendering, exit codes, summary tables."""
+"""Shared CLI pieces: connection options, error rendering, exit codes, signals, warnings,
+summary tables."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
+import sqlite3
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from concord_etl.errors import AbortRun, ConcordError, exit_code
+from concord_etl.errors import ConcordError, InputWarning, UsageError, exit_code
+from concord_etl.redact import redact, redact_data
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,21 +41,27 @@ def connection_options(func: F) -> F:
     return click.option("--url", help="CRM base URL (default: CONCORD_URL, or .env).")(func)
 
 
+_CLIENTS: list[Any] = []        # clients this command made: did anything reach the CRM?
+
+
 def make_client(
     url: str | None,
     token: str | None,
     token_file: Path | None,
     allow_insecure_http: bool,
 ) -> Any:
-    from concord_etl.crm.client import ConcordClient
+    from concord_etl.crm.client import ConcordClient, client_options_from_env
     from concord_etl.settings import load_settings
 
     settings = load_settings(
         url, token=token, token_file=token_file, allow_insecure_http=allow_insecure_http
     )
-    return ConcordClient(
-        settings.url, settings.token, allow_insecure_http=settings.allow_insecure_http
+    client = ConcordClient(
+        settings.url, settings.token, allow_insecure_http=settings.allow_insecure_http,
+        **client_options_from_env(),
     )
+    _CLIENTS.append(client)
+    return client
 
 
 def load_mapping_file(path: Path) -> Any:
@@ -58,40 +70,146 @@ def load_mapping_file(path: Path) -> Any:
     return load_mapping(path)
 
 
+# -- errors, signals and warnings --------------------------------------------------------------
+RERUN = "rerun the same command to resume"
+DEBUG_ENV = "CONCORD_ETL_DEBUG"
+
+
 def handle_errors(func: F) -> F:
-    """Render library errors as one clear message on stderr and exit with their code."""
+    """Run a command with SIGTERM/SIGHUP handled like Ctrl-C and input warnings shown; render
+    every error as ONE redacted line ``error: what happened; what to do`` on stderr and exit
+    with the README's code (2 nothing was sent, 3 stopped part-way: rerun resumes)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from concord_etl.cli.stopping import stop_signals
+
+        as_json = bool(kwargs.get("as_json"))
         try:
-            return func(*args, **kwargs)
-        except click.exceptions.Exit:
+            with stop_signals(), _shown_warnings():
+                return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
-        except click.ClickException:
-            raise
-        except KeyboardInterrupt:
-            click.echo("\ninterrupted: rerun the same command to resume", err=True)
-            sys.exit(3)
-        except AbortRun as exc:
+        except BaseException as exc:
+            if isinstance(exc, SystemExit):
+                raise
+            if os.environ.get(DEBUG_ENV) and not isinstance(exc, ConcordError | KeyboardInterrupt):
+                raise
+            text, code = describe_error(exc)
             summary = getattr(exc, "summary", None)
-            if summary is not None and getattr(summary, "results", None):
-                click.echo(f"results so far: {summary.results}", err=True)
-            click.echo(f"aborted: {exc}\nrerun the same command to resume", err=True)
-            sys.exit(3)
-        except ConcordError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exit_code(exc))
-        except OSError as exc:
-            name = getattr(exc, "filename", None)
-            where = f" ({name})" if name else ""
-            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
-            sys.exit(2)
+            if as_json and summary is not None and hasattr(summary, "as_dict"):
+                with contextlib.suppress(OSError):
+                    print_json(summary.as_dict())
+            _say(f"error: {text}")
+            sys.exit(code)
 
     return wrapper  # type: ignore[return-value]
 
 
+def describe_error(exc: BaseException) -> tuple[str, int]:
+    """The one-line message (without ``error: ``) and exit code for an error."""
+    results = _results_of(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        name = getattr(exc, "signal_name", "SIGINT")
+        how = "Ctrl-C" if name == "SIGINT" else name
+        if results:
+            return (f"interrupted by {how}: stopped after the requests in flight; results so "
+                    f"far in {results}; {RERUN}"), 3
+        return f"interrupted by {how}; {RERUN}", 3
+    if isinstance(exc, UsageError):
+        return str(exc), 2
+    if isinstance(exc, ConcordError):
+        text = str(exc)
+        if results:
+            text += f"; results so far in {results}"
+        if "rerun" not in text:
+            text += f"; {RERUN}"
+        return text, exit_code(exc)
+    if isinstance(exc, OSError | sqlite3.Error):
+        return _local_failure(exc)
+    name = type(exc).__name__
+    return (f"unexpected {name}: {redact(exc)} — a bug in concord-etl; please report it (set "
+            f"{DEBUG_ENV}=1 to see the traceback); {RERUN}"), 3
+
+
+def _local_failure(exc: OSError | sqlite3.Error) -> tuple[str, int]:
+    """A file could not be read or written: exit 2 if the CRM was never asked, else 3."""
+    if isinstance(exc, OSError):
+        name = getattr(exc, "filename", None)
+        what = f"{name}: {exc.strerror or exc}" if name else str(exc.strerror or exc)
+    else:
+        what = f"the journal database failed ({exc})"
+    writes = sum(int(getattr(c.stats, "writes", 0)) for c in _CLIENTS)
+    asked = sum(int(getattr(c.stats, "requests", 0)) for c in _CLIENTS)
+    if writes:
+        return (f"{what}, after {writes} write(s) to the CRM; the journal knows what was "
+                f"sent: fix the cause (free some space?), then {RERUN}"), 3
+    if asked:
+        return f"{what}; nothing in the CRM was changed: fix the cause, then rerun", 3
+    return f"{what}; nothing was sent", 2
+
+
+def _results_of(exc: BaseException) -> str | None:
+    summary = getattr(exc, "summary", None)
+    return getattr(summary, "results", None) if summary is not None else None
+
+
+def _say(text: str) -> None:
+    """Write one line to stderr; a vanished terminal (SIGHUP) must not raise again."""
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(redact(text), err=True)
+
+
+@contextlib.contextmanager
+def _shown_warnings() -> Iterator[None]:
+    """Input warnings (mixed encodings, stripped characters, ...) as ``warning: ...`` lines."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", InputWarning)
+        original = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+            if issubclass(category, InputWarning):
+                _say(f"warning: {message}")
+            else:
+                original(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
+class ConcordGroup(click.Group):
+    """The command group, with click's own errors in the tool's style: ``error: ...; see
+    'concord-etl import --help'`` (exit 2), ``interrupted`` (exit 3)."""
+
+    def main(
+        self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+        standalone_mode: bool = True, **extra: Any,
+    ) -> Any:
+        run = functools.partial(super().main, args, prog_name, complete_var, False, **extra)
+        if not standalone_mode:
+            return run()
+        try:
+            result: Any = run()
+        except click.exceptions.Abort as exc:
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                _say(f"error: interrupted; {RERUN}")
+                sys.exit(3)
+            _say("error: stopped at the prompt; nothing was changed")
+            sys.exit(2)
+        except click.ClickException as exc:
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if isinstance(exc, click.UsageError) and ctx is not None:
+                hint = f"; see '{ctx.command_path} --help'"
+            _say(f"error: {exc.format_message()}{hint}")
+            sys.exit(exc.exit_code)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 def print_json(data: dict[str, Any]) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+    """A JSON summary on stdout, redacted like every other output."""
+    click.echo(json.dumps(redact_data(data), ensure_ascii=False, default=str))
 
 
 def summary_table(rows: list[tuple[str, Any]], *, title: str | None = None) -> str:

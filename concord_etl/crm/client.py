@@ -110,6 +110,7 @@ class ClientStats:
     """Counters since the client was made (thread-safe)."""
 
     requests: int = 0
+    writes: int = 0             # POST/PUT/PATCH/DELETE that left (whatever their answer)
     retries: int = 0
     rate_limited: int = 0
     wait_seconds: float = 0.0
@@ -122,7 +123,7 @@ class ClientStats:
 
     def as_dict(self) -> dict[str, float]:
         with self._lock:
-            return {"requests": self.requests, "retries": self.retries,
+            return {"requests": self.requests, "writes": self.writes, "retries": self.retries,
                     "rate_limited": self.rate_limited, "wait_seconds": self.wait_seconds}
 
 
@@ -353,7 +354,7 @@ class ConcordClient:
     def _send(self, call: _Call, data: bytes | None
               ) -> tuple[Answer | None, Exception | None]:
         ticket = self.pacer.acquire()
-        self.stats.add(requests=1, wait_seconds=ticket.waited)
+        self.stats.add(requests=1, writes=int(call.write), wait_seconds=ticket.waited)
         answer: Answer | None = None
         try:
             answer = self._exchange(call, data)
@@ -393,9 +394,10 @@ class ConcordClient:
         return self._failure(call, what)
 
     def _too_big(self, call: _Call, exc: BodyTooLarge) -> CrmError:
-        size = "announced " if exc.declared else "more than "
-        what = (f"the CRM answered {size}{_size_text(exc.size)}, more than the "
-                f"{_size_text(exc.limit)} this tool reads (CONCORD_MAX_RESPONSE_MB)")
+        what = (f"the CRM announced an answer of {_size_text(exc.size)}" if exc.declared
+                else "the CRM's answer kept coming")
+        what += (f", more than the {_size_text(exc.limit)} this tool reads; raise "
+                 "CONCORD_MAX_RESPONSE_MB if such answers are expected")
         return self._failure(call, what)
 
     def _failure(self, call: _Call, what: str) -> CrmError:

@@ -36,8 +36,8 @@ def describe(payload: Any) -> str:
         if len(payload) == 1:
             what = what.removesuffix("s") if what != "mixed values" else "value"
         if what.startswith("object") and all(isinstance(i, dict) for i in payload):
-            keys = sorted({str(k) for item in payload for k in item})[:6]
-            what += f" with keys {', '.join(keys)}" if keys else " (empty)"
+            names = sorted({str(k) for item in payload for k in item})[:6]
+            what += f" with keys {', '.join(names)}" if names else " (empty)"
         return f"a list of {len(payload)} {what}"
     return f"a {type(payload).__name__}"
 

@@ -8,6 +8,7 @@ outcome is unknown by their match key before anything is sent again.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import ResourceFields, parse_create_fields
-from concord_etl.errors import AbortRun
+from concord_etl.errors import AbortRun, WriteFailed
 from concord_etl.load.decide import Decider, RowWork
 from concord_etl.load.journal import Journal, file_hash
 from concord_etl.load.payloads import jsonable
@@ -121,6 +122,7 @@ class Importer:
         self._plan_file: Any = None
         self._live: Counter = Counter()
         self._base_stats: tuple[int, float] = (0, 0.0)
+        self._base_writes = 0
         self.sender: Sender | None = None
 
     # -- set-up ------------------------------------------------------------------------------
@@ -156,6 +158,35 @@ class Importer:
     def run(self) -> ImportSummary:
         self._started = time.monotonic()
         self._base_stats = self._stats()
+        self._base_writes = self._writes()
+        try:
+            return self._run()
+        except (OSError, sqlite3.Error) as exc:
+            sent = self._writes() - self._base_writes
+            if self.options.dry_run or sent <= 0:
+                raise                      # nothing reached the CRM: an input/usage problem
+            raise self._write_failed(exc, sent) from exc
+
+    def _writes(self) -> int:
+        stats = getattr(self.client, "stats", None)
+        return int(getattr(stats, "writes", 0) or 0)
+
+    def _write_failed(self, exc: OSError | sqlite3.Error, sent: int) -> WriteFailed:
+        """A local write failed after the CRM was changed: say so, exit 3, rerun resumes."""
+        if isinstance(exc, OSError):
+            name = exc.filename or "a file"
+            what = f"cannot write {name}: {exc.strerror or exc}"
+        else:
+            what = f"cannot write the journal {self.summary.journal}: {exc}"
+        message = (f"{what}, after {sent} write(s) to the CRM; the journal knows what was sent "
+                   "(rows whose answer could not be recorded are checked in the CRM before "
+                   "anything is sent again): free some space, then rerun the same command to "
+                   "resume")
+        error = WriteFailed(message)
+        error.summary = self.summary  # type: ignore[attr-defined]
+        return error
+
+    def _run(self) -> ImportSummary:
         table, fields, plan = self._open()
         excel = table.format != "csv"
         if not self.options.dry_run:
@@ -188,13 +219,12 @@ class Importer:
                 finally:
                     if writer is not None:
                         self._write_results(writer, frame, table.columns, rows)
-        except (AbortRun, KeyboardInterrupt) as exc:
+        except (AbortRun, KeyboardInterrupt, OSError, sqlite3.Error) as exc:
             self.summary.aborted = str(exc) or type(exc).__name__
+            exc.summary = self.summary  # type: ignore[union-attr]
             if writer is not None:
                 self._write_unprocessed(writer, frames, table.columns, seen)
             self._finish(writer, resolver)
-            if isinstance(exc, AbortRun):
-                exc.summary = self.summary  # type: ignore[attr-defined]
             raise
         except BaseException:
             self._finish(writer, resolver)
@@ -221,19 +251,28 @@ class Importer:
             return
 
     def _finish(self, writer: ResultsWriter | None, resolver: Resolver) -> None:
-        if writer is not None:
-            writer.close()
-            self.summary.results = str(writer.path)
-        if self._plan_file is not None:
-            self._plan_file.close()
-        if self.journal is not None:
-            self.journal.close()
         requests_now, waited_now = self._stats()
         self.summary.requests = requests_now - self._base_stats[0]
         self.summary.waited_s = waited_now - self._base_stats[1]
-        self.summary.elapsed_s = time.monotonic() - self._started
         self.summary.created_related = list(resolver.report.created)
         self.summary.planned_related = list(resolver.report.planned)
+        try:
+            if writer is not None:
+                try:
+                    writer.close()
+                except OSError as exc:           # ENOSPC from write() names no file
+                    if exc.filename is None:
+                        raise OSError(exc.errno, exc.strerror, str(writer.path)) from exc
+                    raise
+                self.summary.results = str(writer.path)
+        finally:               # the journal is closed (its outcomes committed) whatever happens
+            self.summary.elapsed_s = time.monotonic() - self._started
+            try:
+                if self._plan_file is not None:
+                    self._plan_file.close()
+            finally:
+                if self.journal is not None:
+                    self.journal.close()
 
     # -- rows --------------------------------------------------------------------------------
     def _rows(self, frame: Any, plan: Any) -> list[RowWork]:
