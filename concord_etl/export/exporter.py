@@ -30,6 +30,7 @@ from concord_etl.export.cell_values import cell_kind, cell_value
 from concord_etl.mapping.model import ColumnSpec, Mapping
 from concord_etl.output.columns import ColumnDef
 from concord_etl.output.csv_writer import CsvWriter
+from concord_etl.output.paths import check_distinct
 from concord_etl.output.xlsx_writer import EXCEL_MAX_ROWS, WorkbookWriter
 
 if TYPE_CHECKING:
@@ -302,6 +303,7 @@ def export_resource(
         msg = f"the mapping is for {mapping.resource}, not {resource}"
         raise MappingError(msg, path=_path(mapping), key="resource")
     since = parse_since(options.since)
+    check_distinct({"the output": output}, {"the mapping": mapping.path if mapping else None})
     check_output(output)
     fields = fetch_fields(client, resource)
     job = SheetJob(name=resource.replace("-", " ").title(), resource=resource,

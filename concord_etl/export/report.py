@@ -14,8 +14,9 @@ against overlapping runs (``report_state.RunLock``); the ``{date:FORMAT}`` place
 ``output`` uses the local date; the workbook is written atomically; ``since: last_run`` sheets
 keep a watermark (``report_state``) advanced only after the workbook is in place. A summary
 whose resource and filters match a sheet's is totalled while that sheet streams (no extra
-requests); others read their records separately. Relative paths: ``output`` against the current
-directory; a ``mapping`` against the current directory, else the report file's folder.
+requests); others read their records separately. Relative paths: ``output`` against the report
+file's folder, never climbing out of it (``report_output``); a ``mapping`` against the current
+directory, else the report file's folder.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import FieldSpec, ResourceFields
 from concord_etl.crm.pages import iter_records, parse_since
-from concord_etl.errors import MappingError
+from concord_etl.errors import ConfigError, MappingError
 from concord_etl.export.exporter import (
     SheetJob,
     check_output,
@@ -36,11 +37,13 @@ from concord_etl.export.exporter import (
     fetch_fields,
     run_info,
 )
-from concord_etl.export.report_state import ReportState, RunLock, Watermark
+from concord_etl.export.report_output import OutputError, fill_output, resolve_output
+from concord_etl.export.report_state import ReportState, RunLock, Watermark, state_path
 from concord_etl.export.totals import NUMERIC_TYPES, Totals
 from concord_etl.mapping import load_mapping
 from concord_etl.mapping.document import DocumentChecker, KeyPath, read_document
 from concord_etl.mapping.model import Mapping
+from concord_etl.output.paths import check_distinct
 from concord_etl.output.xlsx_writer import WorkbookWriter
 
 if TYPE_CHECKING:
@@ -84,7 +87,11 @@ class ReportDef:
     summary: tuple[SummaryDef, ...] = ()
 
     def output_path(self, now: datetime | None = None) -> Path:
-        return Path(self.output.format(date=now or datetime.now().astimezone()))
+        """The workbook for a run at ``now``: relative to the report file's folder."""
+        try:
+            return resolve_output(self.path, self.output, now or datetime.now().astimezone())
+        except OutputError as exc:
+            raise ConfigError(f"{self.path}: output: {exc}") from None
 
 
 @dataclass
@@ -114,7 +121,7 @@ def load_report(path: str | Path) -> ReportDef:
     rules.keys(data, (), TOP_KEYS, required=("version", "output", "sheets"))
     if data["version"] != 1:
         raise rules.error(("version",), "must be 1")
-    output = _output(rules, data["output"])
+    output = _output(rules, data["output"], path)
     sheets = tuple(_sheet(rules, path, item, ("sheets", i))
                    for i, item in enumerate(_items(rules, data, "sheets")))
     if not sheets:
@@ -138,14 +145,19 @@ def _items(rules: DocumentChecker, data: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _output(rules: DocumentChecker, value: Any) -> str:
+def _output(rules: DocumentChecker, value: Any, report_file: Path) -> str:
     example = 'a file name such as "reports/weekly-{date:%Y-%m-%d}.xlsx"'
     output = rules.text(value, ("output",), example)
+    now = datetime.now().astimezone()
     try:
-        formatted = output.format(date=datetime.now().astimezone())
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        msg = f"bad placeholder ({exc}); the only one is {{date:FORMAT}}, e.g. {{date:%Y-%m-%d}}"
+        formatted = fill_output(output, now)
+    except OutputError as exc:
+        msg = f"{exc}; the only placeholder is {{date:FORMAT}}, e.g. {{date:%Y-%m-%d}}"
         raise rules.error(("output",), msg) from None
+    try:
+        resolve_output(report_file, output, now)
+    except OutputError as exc:
+        raise rules.error(("output",), str(exc)) from None
     if not formatted.lower().endswith(".xlsx"):
         raise rules.error(("output",), f"a report is an Excel workbook: {example}")
     return output
@@ -291,6 +303,10 @@ def run_report(
     started = time.monotonic()
     now = now or datetime.now().astimezone()
     target = Path(output) if output is not None else report.output_path(now)
+    check_distinct({"the report's output": target},
+                   {"the report file": report.path, "its state file": state_path(report.path),
+                    **{f"the mapping of sheet {s.name!r}": s.mapping.path
+                       for s in report.sheets if s.mapping is not None}})
     check_output(target)
     summary = ReportSummary(output=str(target))
     with RunLock(report.path):

@@ -23,6 +23,7 @@ from concord_etl.load.journal import Journal, file_hash
 from concord_etl.load.payloads import jsonable
 from concord_etl.load.sender import Sender
 from concord_etl.mapping.model import Mapping
+from concord_etl.output.paths import check_distinct
 from concord_etl.output.results import ResultsWriter, results_path
 from concord_etl.read import Table
 from concord_etl.read.inputs import estimate_rows, open_input, raw_rows, results_writer
@@ -186,7 +187,21 @@ class Importer:
         error.summary = self.summary  # type: ignore[attr-defined]
         return error
 
+    def _check_paths(self) -> None:
+        """The results file, the journal and the plan never overwrite the input or mapping."""
+        options = self.options
+        excel = self.path.suffix.lower() not in (".csv", ".txt", ".tsv", ".tab")
+        outputs: dict[str, Path | None] = {
+            "--results": options.results_path or results_path(self.path, excel=excel),
+            "--plan": options.plan_path if options.dry_run else None,
+            "--journal": None if options.dry_run
+            else options.journal_path or default_journal_path(self.path),
+        }
+        check_distinct(outputs, {"the input file": self.path,
+                                 "the mapping": getattr(self.mapping, "path", None)})
+
     def _run(self) -> ImportSummary:
+        self._check_paths()
         table, fields, plan = self._open()
         excel = table.format != "csv"
         if not self.options.dry_run:

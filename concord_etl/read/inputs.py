@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from concord_etl.mapping.model import Mapping
+from concord_etl.output.paths import check_distinct
 from concord_etl.output.results import ResultsWriter
 from concord_etl.read import Table, open_table, require_columns
 
@@ -37,7 +38,11 @@ def open_input(
 def results_writer(
     path: Path, table: Table, mapping: Mapping, *, excel: bool | None = None
 ) -> ResultsWriter:
-    """A results file laid out like the input (delimiter, sheet), so it re-imports as is."""
+    """A results file laid out like the input (delimiter, sheet), so it re-imports as is.
+
+    Refused (``ConfigError``) when ``path`` is the input file or the mapping."""
+    check_distinct({"the results file": path},
+                   {"the input file": table.path, "the mapping": mapping.path})
     if excel is None:
         excel = table.format != "csv"
     forced = mapping.source.encoding if mapping.source.encoding != "auto" else None
