@@ -21,12 +21,14 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MASK", "RedactingFilter", "redact", "redact_data", "register_secret"]
+__all__ = ["MASK", "RedactingFilter", "install_log_redaction", "redact", "redact_data",
+           "register_secret"]
 
 MASK = "***"
 MIN_SECRET = 4          # shorter "secrets" would mask ordinary text, not protect anything
 _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()
+_log_factory_installed = False
 _BEARER = re.compile(r"(?i)\b(bearer)(\s+|%20|\+)[^\s\"',;)}\]]+")
 _AUTH_HEADER = re.compile(
     r"(?i)\b((?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\r\n\"',;}\]]+"
@@ -70,16 +72,41 @@ def redact_data(value: Any) -> Any:
     return value
 
 
+def _redact_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):           # a bad format: logging reports it itself
+        return
+    cleaned = redact(message)
+    if cleaned != message or record.args:
+        record.msg, record.args = cleaned, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+
+
 class RedactingFilter(logging.Filter):
-    """A logging filter that redacts each record's message (attach it to every handler)."""
+    """A logging filter that redacts each record's message (for handlers set up elsewhere)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message or record.args:
-            record.msg, record.args = cleaned, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+        _redact_record(record)
         return True
+
+
+def install_log_redaction() -> None:
+    """Redact every log record made from now on, whatever its logger or handler (a log
+    record factory; installing it twice is harmless)."""
+    global _log_factory_installed
+    with _lock:
+        if _log_factory_installed:
+            return
+        _log_factory_installed = True
+        previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _redact_record(record)
+        return record
+
+    logging.setLogRecordFactory(factory)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from concord_etl.errors import ConcordError, InputWarning, UsageError, exit_code
-from concord_etl.redact import redact, redact_data
+from concord_etl.redact import install_log_redaction, redact, redact_data
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,6 +85,7 @@ def handle_errors(func: F) -> F:
         from concord_etl.cli.stopping import stop_signals
 
         as_json = bool(kwargs.get("as_json"))
+        install_log_redaction()
         try:
             with stop_signals(), _shown_warnings():
                 return func(*args, **kwargs)

@@ -28,6 +28,7 @@ from typing import Any
 
 from concord_etl._version import __version__
 from concord_etl.errors import JournalError
+from concord_etl.redact import redact_data
 
 STATES = ("pending", "sent", "done", "rejected", "failed", "unverified", "skipped")
 SCHEMA_VERSION = "1"
@@ -329,7 +330,10 @@ def _check_state(state: str) -> None:
 
 
 def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    """JSON for the journal, redacted (no secret reaches the file, even from server text)."""
+    if value is None:
+        return None
+    return json.dumps(redact_data(value), ensure_ascii=False, default=str)
 
 
 def _loads(text: str | None) -> Any:

@@ -23,10 +23,11 @@ from concord_etl.load.journal import Journal, file_hash
 from concord_etl.load.payloads import jsonable
 from concord_etl.load.sender import Sender
 from concord_etl.mapping.model import Mapping
-from concord_etl.output.paths import check_distinct
+from concord_etl.output.paths import check_distinct, check_writable
 from concord_etl.output.results import ResultsWriter, results_path
 from concord_etl.read import Table
 from concord_etl.read.inputs import estimate_rows, open_input, raw_rows, results_writer
+from concord_etl.redact import redact_data
 from concord_etl.validate.chunk import reasons_by_row, validate_frame
 from concord_etl.validate.lookups import Resolver
 from concord_etl.validate.schema import build_validator
@@ -188,17 +189,23 @@ class Importer:
         return error
 
     def _check_paths(self) -> None:
-        """The results file, the journal and the plan never overwrite the input or mapping."""
+        """The results file, the journal and the plan never overwrite the input or the
+        mapping, and can be written: found out now, not after the rows were sent."""
         options = self.options
         excel = self.path.suffix.lower() not in (".csv", ".txt", ".tsv", ".tab")
+        written = not options.dry_run or options.results_path is not None
         outputs: dict[str, Path | None] = {
-            "--results": options.results_path or results_path(self.path, excel=excel),
+            "--results": (options.results_path or results_path(self.path, excel=excel))
+            if written else None,
             "--plan": options.plan_path if options.dry_run else None,
             "--journal": None if options.dry_run
             else options.journal_path or default_journal_path(self.path),
         }
         check_distinct(outputs, {"the input file": self.path,
                                  "the mapping": getattr(self.mapping, "path", None)})
+        for path in outputs.values():
+            if path is not None:
+                check_writable(path)
 
     def _run(self) -> ImportSummary:
         self._check_paths()
@@ -402,7 +409,7 @@ class Importer:
         line = {"row": row.row, "action": action, "payload": jsonable(payload), "errors": row.errors}
         if row.record_id is not None:
             line["concord_id"] = row.record_id
-        self._plan_file.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        self._plan_file.write(json.dumps(redact_data(line), ensure_ascii=False, default=str) + "\n")
 
     def _write_results(
         self, writer: ResultsWriter, frame: Any, columns: list[str], rows: list[RowWork]

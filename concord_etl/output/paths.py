@@ -15,7 +15,7 @@ from pathlib import Path
 
 from concord_etl.errors import ConfigError
 
-__all__ = ["check_distinct", "same_file"]
+__all__ = ["check_distinct", "check_writable", "same_file"]
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -60,3 +60,20 @@ def check_distinct(
                 message = (f"{name} and {other_name} are the same file ({path}); give each "
                            "its own file")
                 raise ConfigError(message)
+
+
+def check_writable(output: str | os.PathLike[str]) -> None:
+    """Fail early (before any request) when ``output`` cannot be written: a folder, a parent
+    that cannot be created or written to, a read-only file."""
+    path = Path(output)
+    if path.is_dir():
+        raise ConfigError(f"cannot write {path}: it is a folder")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write {path}: no permission to write in {parent}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"cannot write {path}: the file is read-only")

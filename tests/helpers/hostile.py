@@ -125,6 +125,22 @@ def drip(interval: float = 2.0, declared: int = 1_000_000) -> Action:
     return act
 
 
+def drip_headers(interval: float = 1.0) -> Action:
+    """A status line, then one byte of an endless header every ``interval`` s."""
+
+    def act(handler: _Handler, seen: Seen) -> None:
+        seen.answer = "drip-headers"
+        handler.close_connection = True
+        with contextlib.suppress(OSError):
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            handler.wfile.flush()
+            while not handler.server.stopping.wait(interval):
+                handler.wfile.write(b"a")
+                handler.wfile.flush()
+
+    return act
+
+
 def endless(chunk: int = 1 << 16) -> Action:
     """A 200 with a chunked JSON body that never ends (as fast as the client reads)."""
 
@@ -168,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
         return
 
     def _handle(self) -> None:
