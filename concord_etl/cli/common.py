@@ -134,20 +134,18 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
 
 
 def _local_failure(exc: OSError | sqlite3.Error) -> tuple[str, int]:
-    """A file could not be read or written: exit 2 if the CRM was never asked, else 3."""
+    """A local file could not be read or written: exit 3 once the CRM was changed (the
+    journal knows what was sent), else 2 (nothing in the CRM changed)."""
     if isinstance(exc, OSError):
         name = getattr(exc, "filename", None)
         what = f"{name}: {exc.strerror or exc}" if name else str(exc.strerror or exc)
     else:
         what = f"the journal database failed ({exc})"
     writes = sum(int(getattr(c.stats, "writes", 0)) for c in _CLIENTS)
-    asked = sum(int(getattr(c.stats, "requests", 0)) for c in _CLIENTS)
     if writes:
         return (f"{what}, after {writes} write(s) to the CRM; the journal knows what was "
                 f"sent: fix the cause (free some space?), then {RERUN}"), 3
-    if asked:
-        return f"{what}; nothing in the CRM was changed: fix the cause, then rerun", 3
-    return f"{what}; nothing was sent", 2
+    return f"{what}; nothing in the CRM was changed: fix the cause, then rerun", 2
 
 
 def _results_of(exc: BaseException) -> str | None:

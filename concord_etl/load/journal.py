@@ -282,9 +282,18 @@ def _connect(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA synchronous=FULL")
         connection.executescript(_SCHEMA)
     except sqlite3.DatabaseError as exc:
-        message = f"cannot use the journal {path}: {exc}; rerun with --restart to start over"
+        if _local_io_problem(exc):            # a full disk is not a broken journal
+            message = (f"cannot use the journal {path}: {exc}; check that its folder has free "
+                       "space and can be written to, then rerun the same command")
+        else:
+            message = f"cannot use the journal {path}: {exc}; rerun with --restart to start over"
         raise JournalError(message) from None
     return connection
+
+
+def _local_io_problem(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("disk i/o", "disk is full", "unable to open", "readonly"))
 
 
 def _check_owner(path: Path, input_hash: str, mapping_hash: str, input_name: str) -> None:
