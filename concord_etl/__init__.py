@@ -38,6 +38,8 @@ if TYPE_CHECKING:
         ConfigError,
         CrmError,
         InputError,
+        InputWarning,
+        Interrupted,
         JournalError,
         MappingError,
         OutcomeUnknown,
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
         UnexpectedAnswer,
         Unreachable,
         UsageError,
+        WriteFailed,
     )
     from concord_etl.export.exporter import ExportOptions, ExportSummary, export_resource
     from concord_etl.export.report import ReportSummary, load_report, run_report
@@ -91,9 +94,9 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
         (
             "AbortRun", "ApiError", "AuthError", "ConcordError", "ConfigError", "CrmError",
-            "InputError", "JournalError", "MappingError", "OutcomeUnknown", "RateLimited",
-            "RecordRejected", "RunLocked", "TransportError", "UnexpectedAnswer", "Unreachable",
-            "UsageError",
+            "InputError", "InputWarning", "Interrupted", "JournalError", "MappingError",
+            "OutcomeUnknown", "RateLimited", "RecordRejected", "RunLocked", "TransportError",
+            "UnexpectedAnswer", "Unreachable", "UsageError", "WriteFailed",
         ),
         "concord_etl.errors",
     ),
@@ -113,6 +116,8 @@ __all__ = [
     "ImportOptions",
     "ImportSummary",
     "InputError",
+    "InputWarning",
+    "Interrupted",
     "JournalError",
     "Mapping",
     "MappingError",
@@ -131,6 +136,7 @@ __all__ = [
     "Unreachable",
     "UsageError",
     "ValidationSummary",
+    "WriteFailed",
     "__version__",
     "connect",
     "draft_mapping",
