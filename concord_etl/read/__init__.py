@@ -77,7 +77,8 @@ def open_table(
         path=file, format=fmt, sheet=excel.sheet_name, columns=visible,
         encoding=None, delimiter=None, header_row=excel.header_row,
         sheet_names=excel.sheet_names,
-        problems=[p for p in excel.problems if p.column in visible], _source=excel,
+        problems=[p for p in excel.problems if p.column in visible], controls=excel.controls,
+        _source=excel,
     )
 
 

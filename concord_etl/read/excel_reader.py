@@ -62,6 +62,7 @@ class ExcelSource:
             raw, path=path, sheet=self.sheet_name, row=self.header_row,
             first_column=self.first_column, letters=True,
         )
+        self.controls = scan.controls or fmt in ("xls", "xlsb")   # binary: not scanned
         self.problems: list[CellProblem] = []
         for cell in scan.error_cells:
             index = cell.column - 1 - self.first_column

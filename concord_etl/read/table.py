@@ -63,6 +63,7 @@ class Table:
     warnings: list[str] = field(default_factory=list)
     sheet_names: list[str] = field(default_factory=list)
     problems: list[CellProblem] = field(default_factory=list)
+    controls: bool = True          # False: the file is known to hold no control characters
     _source: FrameSource | None = field(default=None, repr=False)
 
     def frames(self) -> Iterator[pd.DataFrame]:
@@ -75,7 +76,7 @@ class Table:
                 for frame in self._source.frames())
 
     def _clean(self, frame: pd.DataFrame) -> pd.DataFrame:
-        found = strip_control_characters(frame)
+        found = strip_control_characters(frame) if self.controls else None
         if found:
             count, row, column = found
             where = location(self.path, self.sheet, row)

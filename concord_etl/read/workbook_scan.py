@@ -18,6 +18,7 @@ XLS and XLSB are binary: only the loaded sheet's size is checked (by the reader)
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import zipfile
@@ -40,6 +41,8 @@ _ERROR_CELL = re.compile(
     rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*\bt="e"[^>]*>(?:<f[^>]*/>|<f[^>]*>.*?</f>)?'
     rb'(?:<v>([^<]*)</v>)?', re.S)
 _SHEET = re.compile(rb'<sheet\b[^>]*>')
+# OOXML writes control characters as _xHHHH_ escapes (XML 1.0 cannot hold them)
+_CONTROL_ESCAPE = re.compile(rb"_x00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])_")
 _ATTR = re.compile(rb'([\w:]+)="([^"]*)"')
 _TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 
@@ -72,6 +75,7 @@ class SheetScan:
     rows: int = 0
     columns: int = 0
     error_cells: list[ErrorCell] = field(default_factory=list)
+    controls: bool = True      # may hold control characters (False: the XML has no escapes)
 
 
 def column_number(letters: str | bytes) -> int:
@@ -121,8 +125,10 @@ def scan_sheet(path: Path, fmt: str, sheet: str, limits: Limits) -> SheetScan:
                     scan = _scan_xlsx(package, part, precise=None)
                 except _Rescan:
                     scan = _scan_xlsx(package, part, precise=True)
+                scan.controls = scan.controls or _strings_have_controls(package)
             elif fmt == "ods":
                 scan = _scan_ods(package, sheet)
+                scan.controls = False          # XML 1.0 cannot hold them: nothing to remove
             else:
                 return SheetScan()
     except (zipfile.BadZipFile, OSError, ValueError, KeyError):
@@ -170,17 +176,16 @@ def _scan_xlsx(package: zipfile.ZipFile, part: str, *, precise: bool | None) -> 
     high_row = high_col = 0
     declared: tuple[int, int] | None = None
     first = True
+    scan.controls = False
     for block in _blocks(package, info):
         if first:
             first = False
             found = _DIMENSION.search(block)
             if found and found.group(3):
                 declared = (int(found.group(4)), column_number(found.group(3)))
-        for m in _ERROR_CELL.finditer(block):
-            text = (m.group(3) or b"").decode("utf-8", "replace") or "#ERROR"
-            cell = ErrorCell(int(m.group(2)), column_number(m.group(1)), text)
-            if cell not in scan.error_cells:
-                scan.error_cells.append(cell)
+        _error_cells(block, scan.error_cells)
+        if not scan.controls and b"_x00" in block and _CONTROL_ESCAPE.search(block):
+            scan.controls = True
         if precise:
             for letters, digits in _REF.findall(block):
                 row, col = int(digits), column_number(letters)
@@ -201,15 +206,45 @@ def _scan_xlsx(package: zipfile.ZipFile, part: str, *, precise: bool | None) -> 
     return scan
 
 
+def _error_cells(block: bytes, found: list[ErrorCell]) -> None:
+    """``t="e"`` cells of a block (found by a plain search: they are rare)."""
+    at = block.find(b't="e"')
+    while at >= 0:
+        start = block.rfind(b"<c ", 0, at)
+        match = _ERROR_CELL.match(block, start) if start >= 0 else None
+        if match is not None:
+            text = (match.group(3) or b"").decode("utf-8", "replace") or "#ERROR"
+            cell = ErrorCell(int(match.group(2)), column_number(match.group(1)), text)
+            if cell not in found:
+                found.append(cell)
+        at = block.find(b't="e"', at + 5)
+
+
+def _strings_have_controls(package: zipfile.ZipFile) -> bool:
+    try:
+        info = package.getinfo("xl/sharedStrings.xml")
+    except KeyError:
+        return False
+    return any(b"_x00" in block and _CONTROL_ESCAPE.search(block)
+               for block in _blocks(package, info))
+
+
 def _beyond(block: bytes, declared: tuple[int, int]) -> bool:
     """True when a reference may lie past the declared dimension (cheap: only references
     with more letters or more digits than the declared corner's are looked for)."""
-    rows, cols = declared
+    return any(pattern.search(block) for pattern in _beyond_patterns(*declared))
+
+
+@functools.lru_cache(maxsize=32)
+def _beyond_patterns(rows: int, cols: int) -> tuple[re.Pattern[bytes], ...]:
     letters = len(column_letters(cols))
     digits = len(str(rows))
-    wide = letters < 3 and re.search(rb'<c r="[A-Z]{%d}' % (letters + 1), block)
-    tall = digits < 7 and re.search(rb'<c r="[A-Z]{1,3}[0-9]{%d}' % (digits + 1), block)
-    return bool(wide or tall)
+    patterns = []
+    if letters < 3:                      # separate searches keep the literal-prefix speed
+        patterns.append(re.compile(b'<c r="[A-Z]{%d}' % (letters + 1)))
+    if digits < 7:
+        patterns.append(re.compile(b'<c r="[A-Z]{1,3}[0-9]{%d}' % (digits + 1)))
+    return tuple(patterns)
 
 
 def _blocks(package: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:

@@ -109,6 +109,21 @@ def test_control_characters_are_removed_with_a_warning(sandbox: Any, tmp_path: P
     assert contacts["bell@x.com"]["first_name"] == "Tab\tBell"      # a tab is text
 
 
+def test_control_characters_in_a_workbook_are_removed_too(sandbox: Any, tmp_path: Path) -> None:
+    import xlsxwriter
+
+    data = tmp_path / "ctl.xlsx"
+    book = xlsxwriter.Workbook(str(data))
+    sheet = book.add_worksheet("Leads")
+    sheet.write_row(0, 0, ["First Name", "Email"])
+    sheet.write_row(1, 0, ["Bell\x07e", "bell2@x.com"])       # stored as Bell_x0007_e
+    book.close()
+    result = _run(sandbox, tmp_path, data)
+    assert result.returncode == 0, result.stderr
+    assert "row 2, column 'First Name'" in result.stderr
+    assert _contacts(sandbox)["bell2@x.com"]["first_name"] == "Belle"
+
+
 # -- spreadsheet error cells -----------------------------------------------------------------------
 def _workbook(path: Path, rows: list[list[Any]], errors: dict[str, str]) -> Path:
     book = openpyxl.Workbook()
