@@ -68,7 +68,8 @@ def open_table(
         return Table(
             path=file, format=fmt, sheet=None, columns=_visible(source.columns),
             encoding=source.encoding, delimiter=source.delimiter,
-            header_row=source.header_row, warnings=source.warnings, _source=source,
+            header_row=source.header_row, warnings=source.warnings, controls=source.controls,
+            _source=source,
         )
     excel = ExcelSource(file, sheet=sheet, header_row=header_row, chunk_rows=chunk_rows,
                         fmt=fmt, limits=limits)

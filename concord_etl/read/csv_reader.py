@@ -79,7 +79,8 @@ class CsvSource:
         )
         lines = max(1, text.count("\n"))
         self.block_size = int(min(_MAX_BLOCK, max(_MIN_BLOCK, len(sample) / lines * chunk_rows)))
-        if _odd_quotes(self._read_path):
+        odd, self.controls = _scan_bytes(self._read_path, self._read_encoding)
+        if odd:
             self._check_quotes()
 
     def _check_quotes(self) -> None:
@@ -247,13 +248,21 @@ class CsvSource:
                                column=f"field {index + 1}", value=value)
 
 
-def _odd_quotes(path: Path) -> bool:
-    """True when the file holds an odd number of ``"`` (a quote may be left open)."""
+_CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
+
+
+def _scan_bytes(path: Path, encoding: str) -> tuple[bool, bool]:
+    """One pass over the file: an odd number of ``"`` (a quote may be left open), and whether
+    any control character is there at all (so cells need not be searched one by one)."""
+    wide = encoding.replace("_", "-").lower().startswith(("utf-16", "utf-32"))
     count = 0
+    controls = wide                     # UTF-16/32: NUL bytes are everywhere; check the cells
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
             count += block.count(b'"')
-    return count % 2 == 1
+            if not controls and len(block.translate(None, _CONTROL_BYTES)) != len(block):
+                controls = True
+    return count % 2 == 1 and not wide, controls
 
 
 def _transcode(path: Path, mixed: MixedLines) -> Path:
