@@ -201,7 +201,8 @@ class ConcordGroup(click.Group):
             ctx = getattr(exc, "ctx", None)
             if isinstance(exc, click.UsageError) and ctx is not None:
                 hint = f"; see '{ctx.command_path} --help'"
-            _say(f"error: {exc.format_message()}{hint}")
+            text = exc.format_message().rstrip(".") if hint else exc.format_message()
+            _say(f"error: {text}{hint}")
             sys.exit(exc.exit_code)
         sys.exit(result if isinstance(result, int) else 0)
 
