@@ -86,6 +86,7 @@ def handle_errors(func: F) -> F:
 
         as_json = bool(kwargs.get("as_json"))
         install_log_redaction()
+        _CLIENTS.clear()
         try:
             with stop_signals(), _shown_warnings():
                 return func(*args, **kwargs)

@@ -3,8 +3,8 @@
 ``requests`` only knows per-operation timeouts: a server that sends one byte every few seconds
 resets the read timeout forever, and a body that never ends is read into memory until the
 machine runs out. Here every request runs under a :class:`Deadline` (connect + headers + the
-whole body): when it passes, a watchdog thread shuts the request's socket down, which ends any
-blocked read at once. :func:`read_body` streams the body and stops at ``max_bytes`` (decoded
+whole body): when it passes, the watchdog (one thread for the whole process) shuts the
+request's socket down, which ends any blocked read at once. :func:`read_body` streams the body and stops at ``max_bytes`` (decoded
 bytes, so a compressed bomb stops too).
 
 The socket is found through a connection-pool subclass that tells the current thread's
@@ -14,6 +14,7 @@ deadline which connection the request got (:class:`WatchedAdapter`, mounted on e
 from __future__ import annotations
 
 import contextlib
+import heapq
 import socket
 import threading
 import time
@@ -49,11 +50,11 @@ class Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.started = time.monotonic()
+        self.due = self.started + seconds
         self.expired = False
-        self._done = False
+        self.done = False
         self._conn: Any = None
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
 
     @property
     def elapsed(self) -> float:
@@ -61,14 +62,13 @@ class Deadline:
 
     def __enter__(self) -> Deadline:
         _current.deadline = self
-        self._arm(self.seconds)
+        _WATCHDOG.watch(self, self.due)
         return self
 
     def __exit__(self, *exc: object) -> None:
         with self._lock:
-            self._done = True
-            if self._timer is not None:
-                self._timer.cancel()
+            self.done = True
+        _WATCHDOG.forget()
         _current.deadline = None
 
     def check(self) -> None:
@@ -80,23 +80,66 @@ class Deadline:
         with self._lock:
             self._conn = conn
 
-    def _arm(self, delay: float) -> None:
-        timer = threading.Timer(delay, self._expire)
-        timer.daemon = True
-        self._timer = timer
-        timer.start()
-
-    def _expire(self) -> None:
+    def expire(self) -> bool:
+        """Cut the request's connection (watchdog thread); False while it has no socket yet
+        (still connecting: the watchdog tries again a moment later)."""
         with self._lock:
-            if self._done:
-                return
+            if self.done:
+                return True
             self.expired = True
             sock = getattr(self._conn, "sock", None)
-            if sock is None:                    # still connecting: the cut is retried
-                self._arm(_RETRY_CUT)
-                return
+            if sock is None:
+                return False
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)     # ends a blocked recv() in the request thread
+        return True
+
+
+class _Watchdog:
+    """One daemon thread for every deadline of the process (a heap ordered by due time)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._seq = 0
+        self._finished = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: Deadline, due: float) -> None:
+        with self._cond:
+            self._seq += 1
+            heapq.heappush(self._heap, (due, self._seq, deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="concord-deadlines",
+                                                daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is deadline:
+                self._cond.notify()
+
+    def forget(self) -> None:
+        """A deadline is done; drop finished ones now and then so the heap stays small."""
+        with self._cond:
+            self._finished += 1
+            if self._finished > 1024 and self._finished * 2 > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+                self._finished = 0
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    if self._heap and self._heap[0][2].done:
+                        heapq.heappop(self._heap)
+                        continue
+                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cond.wait(wait)
+                _due, _seq, deadline = heapq.heappop(self._heap)
+            if not deadline.expire():
+                self.watch(deadline, time.monotonic() + _RETRY_CUT)
+
+
+_WATCHDOG = _Watchdog()
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):

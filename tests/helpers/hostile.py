@@ -34,6 +34,7 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     answer: str = "forwarded"
+    peer: tuple[str, int] | None = None      # the client's address: one per connection
 
 
 @dataclass
@@ -191,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         seen = Seen(time.monotonic(), self.command, self.path,
-                    {k: v for k, v in self.headers.items()}, body)
+                    {k: v for k, v in self.headers.items()}, body, peer=self.client_address)
         proxy = self.server.proxy
         with proxy.lock:
             proxy.seen.append(seen)
