@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import random as _random
+import reprlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -313,7 +314,7 @@ class ConcordClient:
             message += ("; the write may have been applied: the rerun checks the CRM before "
                         "sending it again")
         raise UnexpectedAnswer(message, status=None, method=call.method, url=call.shown,
-                               body=_excerpt(json.dumps(payload, default=str)))
+                               body=_excerpt(reprlib.repr(payload)))
 
     # -- transport --------------------------------------------------------------------------
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
