@@ -1,16 +1,27 @@
-# Every target creates/reuses .venv and installs what it needs.
+# Every target creates/reuses .venv and installs what it needs: the exact versions (and
+# hashes) of requirements-dev.lock, then this package itself without resolving anything.
+# pyproject.toml keeps open ranges for users; the lock pins the development and CI setup.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+LOCK := requirements-dev.lock
 
-.PHONY: demo test test-fast lint bench clean
+.PHONY: demo test test-fast lint bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
+
+# Re-resolve the lock after changing dependencies in pyproject.toml (needs uv and PyPI):
+# every platform and Python >= 3.11, with hashes; pins already in the lock are kept where
+# they still fit. `make lock LOCK_FLAGS=--upgrade` moves everything to the newest versions.
+lock: $(STAMP)
+	test -x $(VENV)/bin/uv || $(PY) -m pip install -q uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --quiet $(LOCK_FLAGS) -o $(LOCK)
 
 demo: $(STAMP)
 	$(VENV)/bin/concord-etl demo

@@ -40,6 +40,7 @@ BENCHMARKS = (
     "bench_excel_write",
     "bench_validate",
     "bench_export",
+    "bench_report_template",
     "bench_import_pacing",
     "bench_sandbox",
 )

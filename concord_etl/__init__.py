@@ -6,7 +6,7 @@ only this module::
     import concord_etl as ce
 
     client = ce.connect()                          # CONCORD_URL / CONCORD_TOKEN / .env
-    mapping = ce.load_mapping("mappings/leads-contacts.yaml")
+    mapping = ce.load_mapping("mappings/leads-contacts.yaml")  # records: files: load_import_mapping
     checked = ce.validate_file("leads.csv", mapping, client=client)
     summary = ce.run_import("leads.csv", mapping, client, ce.ImportOptions(dry_run=True))
     ce.export_resource(client, "contacts", "contacts.xlsx")
@@ -55,8 +55,15 @@ if TYPE_CHECKING:
     from concord_etl.export.exporter import ExportOptions, ExportSummary, export_resource
     from concord_etl.export.report import ReportSummary, load_report, run_report
     from concord_etl.load.run import ImportOptions, ImportSummary, run_import
-    from concord_etl.mapping import Mapping, draft_mapping, load_mapping
+    from concord_etl.mapping import (
+        Mapping,
+        RecordsMapping,
+        draft_mapping,
+        load_import_mapping,
+        load_mapping,
+    )
     from concord_etl.read import Table, open_table
+    from concord_etl.run_log import RunLog
     from concord_etl.sandbox import Sandbox
     from concord_etl.settings import Settings, load_settings
     from concord_etl.validate.file import ValidationSummary, validate_file
@@ -70,11 +77,14 @@ _EXPORTS: dict[str, str] = {
     "load_settings": "concord_etl.settings",
     "FieldSpec": "concord_etl.crm.fields",
     "ResourceFields": "concord_etl.crm.fields",
+    "RunLog": "concord_etl.run_log",
     # files and mappings
     "Table": "concord_etl.read",
     "open_table": "concord_etl.read",
     "Mapping": "concord_etl.mapping",
     "load_mapping": "concord_etl.mapping",
+    "load_import_mapping": "concord_etl.mapping",
+    "RecordsMapping": "concord_etl.mapping",
     "draft_mapping": "concord_etl.mapping",
     # the runs
     "validate_file": "concord_etl.validate.file",
@@ -124,10 +134,12 @@ __all__ = [
     "OutcomeUnknown",
     "RateLimited",
     "RecordRejected",
+    "RecordsMapping",
     "ReportSummary",
     "ResourceFields",
     "RetryPolicy",
     "RunLocked",
+    "RunLog",
     "Sandbox",
     "Settings",
     "Table",
@@ -141,6 +153,7 @@ __all__ = [
     "connect",
     "draft_mapping",
     "export_resource",
+    "load_import_mapping",
     "load_mapping",
     "load_report",
     "load_settings",

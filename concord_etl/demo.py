@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from concord_etl.crm.client import ConcordClient
+from concord_etl.crm.request_event import RequestObserver
 from concord_etl.errors import ConfigError
 from concord_etl.export.report import load_report, run_report
 from concord_etl.load.run import ImportOptions, run_import
-from concord_etl.mapping import load_mapping
+from concord_etl.mapping import load_import_mapping
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEMO_TOKEN = "demo-token"
@@ -25,6 +26,8 @@ STEPS = (
     ("Leads (CSV, cp1252, ';')", "leads.csv", "leads-contacts.yaml"),
     ("Leads (Excel workbook)", "leads.xlsx", "leads-contacts.yaml"),
     ("Deals (CSV)", "deals.csv", "deals.yaml"),
+    ("Trade-fair leads: company, person, deal with products, note and follow-up task per row",
+     "trade-fair-leads.csv", "trade-fair.yaml"),
 )
 REPORT = "reports/weekly.yaml"
 
@@ -47,8 +50,10 @@ def run_demo(
     echo: Callable[[str], None] = lambda _text: None,
     rate_limit: int = 60,
     rate_window: float = 5.0,
+    on_request: RequestObserver | None = None,
 ) -> dict[str, str]:
-    """Run the demo; returns labelled paths of what it produced."""
+    """Run the demo; returns labelled paths of what it produced (``on_request``: see
+    :class:`~concord_etl.crm.client.ConcordClient`)."""
     from concord_etl.sandbox import Sandbox
 
     workdir = Path(workdir)
@@ -63,12 +68,12 @@ def run_demo(
         sandbox.start()
         echo(f"Sandbox CRM running at {sandbox.url} "
              f"(rate limit {rate_limit} requests per {rate_window:g} s)")
-        client = ConcordClient(sandbox.url, DEMO_TOKEN)
+        client = ConcordClient(sandbox.url, DEMO_TOKEN, on_request=on_request)
         for title, sample, mapping_name in STEPS:
             source = _find(PACKAGE_ROOT, "sample_data", sample)
             target = workdir / "input" / sample
             shutil.copyfile(source, target)
-            mapping = load_mapping(_find(PACKAGE_ROOT, "mappings", mapping_name))
+            mapping = load_import_mapping(_find(PACKAGE_ROOT, "mappings", mapping_name))
             bar = progress_factory() if progress_factory else None
             try:
                 summary = run_import(target, mapping, client, ImportOptions(), progress=bar)

@@ -7,7 +7,8 @@ logs all go through :func:`redact` (or :func:`redact_data` for JSON-like values)
   it is read (``settings.Secret``) — and, for a Sanctum token ``12|AbCd…``, its part after the
   ``|`` on its own, because a server may echo either;
 * whatever follows ``Bearer`` and the value of an ``Authorization`` header written out in text,
-  whichever token it is (a server echoing a header it received, a token never registered).
+  whichever token it is (a server echoing a header it received, a token never registered);
+* anything shaped like a Concord API token (``12|`` and 20 or more letters and digits).
 
 Server-supplied text (a 422 message, an error body) is redacted like our own: a hostile or
 careless server that echoes the token gets it replaced by ``***`` everywhere.
@@ -30,6 +31,7 @@ _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()
 _log_factory_installed = False
 _BEARER = re.compile(r"(?i)\b(bearer)(\s+|%20|\+)[^\s\"',;)}\]]+")
+_SANCTUM = re.compile(r"\b\d+\|[A-Za-z0-9]{20,}")
 _AUTH_HEADER = re.compile(
     r"(?i)\b((?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\r\n\"',;}\]]+"
 )
@@ -58,6 +60,8 @@ def redact(text: Any) -> str:
         out = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", out)
     if "uthorization" in out or "UTHORIZATION" in out:
         out = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{MASK}", out)
+    if "|" in out:
+        out = _SANCTUM.sub(MASK, out)
     return out
 
 

@@ -1,27 +1,40 @@
-"""Connection settings: the CRM's URL and API token, from flags, the environment or ``.env``.
+"""Connection settings: the CRM's URL and API token, from flags, environment, profile or ``.env``.
 
-Precedence (first wins):
+Precedence, for the URL and for the token each (first wins)::
 
-* URL:   ``--url`` → ``CONCORD_URL`` in the environment → ``CONCORD_URL`` in ``./.env``
-* token: ``--token`` → ``--token-file`` → ``CONCORD_TOKEN`` in the environment → ``./.env``
+    flag          --url                 --token-file (or --token)
+    environment   CONCORD_URL           CONCORD_TOKEN
+    profile       url                   token_file / token_env     (--profile NAME or CONCORD_PROFILE)
+    .env          CONCORD_URL           CONCORD_TOKEN               (in the working directory)
+
+A profile (``concord_etl.profiles``) is chosen with ``profile=`` (the CLI's ``--profile``), else
+by ``CONCORD_PROFILE``; a chosen profile that does not exist is an error, never a fallback. A
+token is only sent where it belongs: a profile's token never goes to another URL than the
+profile's, and a ``CONCORD_TOKEN`` from the environment never goes to a profile's URL (set
+``CONCORD_URL`` with it, or unset it). When the environment overrides a chosen profile, the
+returned :class:`Settings` says so in ``notes``.
 
 The token is wrapped in :class:`Secret` as soon as it is read, so it prints as ``***`` in
 reprs, logs, f-strings and tracebacks; only :meth:`Secret.reveal` gives the value (the HTTP
 client uses it to build the ``Authorization`` header). Making a ``Secret`` also registers it
-with :func:`concord_etl.redact.register_secret`, so text that echoes it is masked too.
+with :func:`concord_etl.redact.register_secret`, so text that echoes it is masked everywhere.
+:func:`redact` is the one redaction (``concord_etl.redact.redact``) plus any extra secrets:
+known secrets, ``Authorization``/``Bearer`` values and Concord token shapes become ``***``.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from concord_etl.errors import ConfigError
-from concord_etl.redact import register_secret
+from concord_etl.profiles import PROFILE_ENV, Profile, find_profile
+from concord_etl.redact import MASK, register_secret
+from concord_etl.redact import redact as redact_registered
 
 URL_ENV = "CONCORD_URL"
 TOKEN_ENV = "CONCORD_TOKEN"
@@ -67,11 +80,20 @@ class Secret:
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the CRM is and how to authenticate. ``url`` has no trailing slash and no ``/api``."""
+    """Where the CRM is and how to authenticate. ``url`` has no trailing slash and no ``/api``.
+
+    ``url_source``/``token_source`` say where each came from (``--url``, ``CONCORD_URL``,
+    ``profile staging``, ...); ``profile`` is the profile used, if any; ``notes`` are things
+    the user should know (an environment variable overriding the chosen profile).
+    """
 
     url: str
     token: Secret
     allow_insecure_http: bool = False
+    profile: str | None = None
+    url_source: str = ""
+    token_source: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def load_settings(
@@ -79,53 +101,145 @@ def load_settings(
     *,
     token: str | Secret | None = None,
     token_file: str | Path | None = None,
+    profile: str | None = None,
     allow_insecure_http: bool = False,
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
+    profiles_file: str | Path | None = None,
 ) -> Settings:
-    """Resolve URL and token from the arguments, the environment and ``cwd/.env``.
+    """Resolve URL and token from the arguments, the environment, a profile and ``cwd/.env``.
 
-    Raises :class:`ConfigError` naming what is missing and where it was looked for.
+    ``profile`` names a table of ``profiles_file`` (default: ``profiles.toml`` in the user's
+    config folder); without it ``CONCORD_PROFILE`` may name one. Raises :class:`ConfigError`
+    naming what is missing and where it was looked for.
     """
     environ = os.environ if env is None else env
     dotenv_path = Path(cwd or Path.cwd()) / DOTENV_NAME
     dotenv = read_dotenv(dotenv_path) if dotenv_path.is_file() else {}
+    name = profile or environ.get(PROFILE_ENV) or None
+    chosen = find_profile(name, profiles_file) if name else None
 
-    raw_url = url or environ.get(URL_ENV) or dotenv.get(URL_ENV)
-    if not raw_url:
+    url_source, raw_url = _pick_url(url, environ, chosen, dotenv, dotenv_path)
+    if raw_url is None:
         message = (
-            f"no CRM URL: pass --url, set {URL_ENV}, or put {URL_ENV}=https://crm.example.com "
-            f"in {dotenv_path}"
+            f"no CRM URL: pass --url or --profile NAME, set {URL_ENV}, or put "
+            f"{URL_ENV}=https://crm.example.com in {dotenv_path}"
         )
         raise ConfigError(message)
-    secret = _resolve_token(token, token_file, environ, dotenv, dotenv_path)
+    insecure = allow_insecure_http or (chosen is not None and url_source == _layer(chosen)
+                                       and chosen.allow_insecure_http)
+    final_url = normalise_url(raw_url, allow_insecure_http=insecure)
+    token_source, secret = _resolve_token(token, token_file, environ, chosen, dotenv,
+                                          dotenv_path)
+    _check_destination(chosen, final_url, url_source, token_source)
+    notes: list[str] = []
+    used = chosen is not None and _layer(chosen) in (url_source, token_source)
+    if chosen is not None and not used:
+        notes.append(f"{url_source} and {token_source} take precedence over profile "
+                     f"{chosen.name!r}: it is not used")
     return Settings(
-        url=normalise_url(raw_url, allow_insecure_http=allow_insecure_http),
-        token=secret,
-        allow_insecure_http=allow_insecure_http,
+        url=final_url, token=secret, allow_insecure_http=insecure,
+        profile=chosen.name if used and chosen is not None else None,
+        url_source=url_source, token_source=token_source, notes=tuple(notes),
     )
+
+
+def _layer(profile: Profile) -> str:
+    return f"profile {profile.name}"
+
+
+def _pick_url(url: str | None, environ: Mapping[str, str], chosen: Profile | None,
+              dotenv: Mapping[str, str], dotenv_path: Path) -> tuple[str, str | None]:
+    if url:
+        return "--url", url
+    if environ.get(URL_ENV):
+        return URL_ENV, environ[URL_ENV]
+    if chosen is not None:
+        return _layer(chosen), chosen.url
+    if dotenv.get(URL_ENV):
+        return f"{URL_ENV} in {dotenv_path}", dotenv[URL_ENV]
+    return "", None
 
 
 def _resolve_token(
     token: str | Secret | None,
     token_file: str | Path | None,
     environ: Mapping[str, str],
+    chosen: Profile | None,
     dotenv: Mapping[str, str],
     dotenv_path: Path,
-) -> Secret:
+) -> tuple[str, Secret]:
     if token:
-        return check_token(token, source="--token")
+        return "--token", check_token(token, source="--token")
     if token_file:
-        return read_token_file(token_file)
+        return "--token-file", read_token_file(token_file)
     if environ.get(TOKEN_ENV):
-        return check_token(environ[TOKEN_ENV], source=f"the {TOKEN_ENV} environment variable")
+        source = f"the {TOKEN_ENV} environment variable"
+        return TOKEN_ENV, check_token(environ[TOKEN_ENV], source=source)
+    if chosen is not None:
+        return _layer(chosen), _profile_token(chosen, environ)
     if dotenv.get(TOKEN_ENV):
-        return check_token(dotenv[TOKEN_ENV], source=f"{TOKEN_ENV} in {dotenv_path}")
+        source = f"{TOKEN_ENV} in {dotenv_path}"
+        return source, check_token(dotenv[TOKEN_ENV], source=source)
     message = (
-        f"no API token: set {TOKEN_ENV} (or put {TOKEN_ENV}=... in {dotenv_path}), or pass "
-        "--token-file PATH. Create the token in Concord: profile menu → Personal Access Tokens."
+        f"no API token: set {TOKEN_ENV} (or put {TOKEN_ENV}=... in {dotenv_path}), pass "
+        "--token-file PATH, or use --profile NAME. Create the token in Concord: profile menu "
+        "→ Personal Access Tokens."
     )
     raise ConfigError(message)
+
+
+def _profile_token(profile: Profile, environ: Mapping[str, str]) -> Secret:
+    if profile.token_file is not None:
+        return read_token_file(profile.token_file)
+    variable = profile.token_env or ""
+    value = environ.get(variable)
+    if not value:
+        message = (f"profile {profile.name!r} takes its token from the environment variable "
+                   f"{variable}, which is not set")
+        raise ConfigError(message)
+    return check_token(value, source=f"the {variable} environment variable (profile "
+                                     f"{profile.name!r})")
+
+
+def _check_destination(chosen: Profile | None, url: str, url_source: str, token_source: str
+                       ) -> None:
+    """A token goes only where it belongs (see the module doc)."""
+    if chosen is None:
+        return
+    layer = _layer(chosen)
+    if token_source == layer and url_source != layer:
+        own = normalise_url(chosen.url, allow_insecure_http=True)
+        if own != url:
+            message = (f"the token of profile {chosen.name!r} is for {own}, but the URL "
+                       f"{url} comes from {url_source}: pass --token-file too, or drop "
+                       f"{url_source}")
+            raise ConfigError(message)
+    if token_source == TOKEN_ENV and url_source == layer:
+        message = (f"{TOKEN_ENV} is set in the environment and would be sent to the URL of "
+                   f"profile {chosen.name!r} ({url}): unset {TOKEN_ENV} to use the profile's "
+                   f"token, or set {URL_ENV} with it")
+        raise ConfigError(message)
+
+
+# -- redaction -------------------------------------------------------------------------------
+
+REDACTED = MASK
+
+
+def redact(text: str, secrets: Iterable[str | Secret | None] = ()) -> str:
+    """``text`` safe for a log or a message: secrets and credentials replaced by ``***``.
+
+    The one redaction of the tool (:func:`concord_etl.redact.redact`: every registered secret,
+    the value after ``Authorization``/``Bearer``, anything shaped like a Concord API token
+    ``12|AbC...``), plus the revealed values of ``secrets``.
+    """
+    out = str(text)
+    for secret in secrets:
+        raw = secret.reveal() if isinstance(secret, Secret) else secret
+        if raw and len(raw) >= 4:
+            out = out.replace(raw, REDACTED)
+    return redact_registered(out)
 
 
 def read_token_file(path: str | Path) -> Secret:

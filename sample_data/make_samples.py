@@ -1,6 +1,7 @@
 """Generate the sample input files (deterministic; outputs are committed).
 
-    python sample_data/make_samples.py               # leads.csv, leads.xlsx, companies.csv, deals.csv
+    python sample_data/make_samples.py               # leads.csv, leads.xlsx, companies.csv, deals.csv,
+                                                     # trade-fair-leads.csv
     python sample_data/make_samples.py --libreoffice # also tests/data/readers/leads.xls/.ods (soffice)
 
 The data refers to the sandbox's demo seed (users sam@/alex@/admin@example.com, the ten
@@ -219,6 +220,42 @@ DEALS = [
 ]
 
 
+# A trade-fair lead list: one row per person met, with the company, the deal (one product line
+# per row: rows of one deal repeat its name and stage), a note and a follow-up task. Imported in
+# one run with mappings/trade-fair.yaml (a `records:` mapping). Companies and deals appear on
+# several rows; Northwind Traders and the products' SKUs exist in the demo seed.
+TRADE_FAIR_HEADERS = [
+    "Company", "Website", "First Name", "Last Name", "Email", "Phone", "Job Title", "Deal",
+    "Stage", "Product SKU", "Qty", "Discount %", "Notes", "Follow-up", "Follow-up Date",
+]
+TRADE_FAIR = [
+    ("Brightwave Logistics", "brightwave.example", "Maria", "Lopez",
+     "maria.lopez@brightwave.example", "+44 20 7946 0101", "Head of Operations",
+     "Brightwave fleet CRM", "Proposal Made", "CC-SEAT", "25", "10",
+     "Met at booth B12; wants a demo for 25 dispatchers", "Send demo invite", "2025-03-10"),
+    ("Brightwave Logistics", "", "Tom", "Becker", "tom.becker@brightwave.example",
+     "+44 20 7946 0102", "IT Manager", "Brightwave fleet CRM", "Proposal Made", "ONB-1", "1", "",
+     "Asked about single sign-on", "Call about SSO", "2025-03-12 14:00"),
+    ("Northwind Traders", "northwind.example", "Ines", "Moreau", "ines.moreau@northwind.example",
+     "+33 1 70 36 00 01", "Purchasing Lead", "Northwind expansion", "Presentation Scheduled",
+     "SUP-PREM", "12", "", "Current customer; expanding to the Lyon office",
+     "Prepare renewal quote", "2025-03-14"),
+    ("Solstice Foods", "solstice.example", "Kenji", "Sato", "kenji.sato@solstice.example",
+     "+81 3 5555 0140", "Sales Director", "", "", "", "", "",
+     "Interested, no budget before Q3", "Check in about Q3 budget", "2025-06-02"),
+    ("Solstice Foods", "", "Aiko", "Tanaka", "aiko.tanaka@solstice.example", "+81 3 5555 0141",
+     "Marketing Analyst", "", "", "", "", "", "", "", ""),
+    ("Kestrel Analytics", "kestrel.example", "Priya", "Nair", "priya.nair@kestrel.example",
+     "+91 80 5555 0199", "CTO", "Kestrel analytics rollout", "Proposal Made", "CC-SEAT", "40",
+     "15", "Wants analytics for 40 users; decision in April", "Send proposal", "2025-03-11"),
+    ("Kestrel Analytics", "", "Priya", "Nair", "priya.nair@kestrel.example", "+91 80 5555 0199",
+     "CTO", "Kestrel analytics rollout", "Proposal Made", "ANA-ADD", "40", "15", "", "", ""),
+    ("", "", "Lena", "Fischer", "lena.fischer@freelance.example", "+49 30 5555 0177",
+     "Independent consultant", "", "", "", "", "", "Could refer two logistics clients",
+     "Intro call", "2025-03-13 09:30"),
+]
+
+
 def _quote(cell: str, delimiter: str) -> str:
     """Quote like a spreadsheet export does (and also around commas, as many tools do)."""
     if any(ch in cell for ch in (delimiter, ",", '"', "\n", "\r")):
@@ -241,6 +278,8 @@ def write_csvs(out: Path) -> None:
     companies = _csv_text(COMPANY_HEADERS, COMPANIES, ",")
     (out / "companies.csv").write_bytes(companies.encode("utf-8-sig"))
     (out / "deals.csv").write_bytes(_csv_text(DEAL_HEADERS, DEALS, ",").encode("utf-8"))
+    fair = _csv_text(TRADE_FAIR_HEADERS, TRADE_FAIR, ",")
+    (out / "trade-fair-leads.csv").write_bytes(fair.encode("utf-8"))
 
 
 def _xlsx_rows() -> list[list[object]]:
@@ -356,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     write_csvs(HERE)
     write_xlsx(HERE / "leads.xlsx")
-    written = ["leads.csv", "leads.xlsx", "companies.csv", "deals.csv"]
+    written = ["leads.csv", "leads.xlsx", "companies.csv", "deals.csv", "trade-fair-leads.csv"]
     if args.libreoffice:
         written += [str(p) for p in write_libreoffice_variants(HERE / "leads.xlsx",
                                                                READER_FIXTURES)]

@@ -23,8 +23,8 @@ from click.testing import CliRunner
 
 from concord_etl import errors
 from concord_etl.cli import main
+from concord_etl.mapping import RecordsMapping, load_import_mapping, load_mapping
 from concord_etl.mapping import columns as mapping_columns
-from concord_etl.mapping import load_mapping
 from concord_etl.mapping import loader as mapping_loader
 from concord_etl.mapping import model as mapping_model
 from tests.helpers import REPO
@@ -208,11 +208,11 @@ def test_the_mapping_reference_mentions_every_allowed_value(kind: str) -> None:
 
 
 def test_the_report_format_mentions_every_key_and_chart() -> None:
-    from concord_etl.export import report
+    from concord_etl.export import report_file as report
 
     text = section(readme(), "Exports and reports")
-    names = {"version", "output", "sheets", "summary", *report.SHEET_KEYS, *report.SUMMARY_KEYS,
-             *report.CHARTS, "last_run"}
+    names = {*report.TOP_KEYS, *report.SHEET_KEYS, *report.SUMMARY_KEYS, *report.CHARTS,
+             "last_run"}
     missing = sorted(name for name in names if not mentions(text, name))
     assert not missing, f"report keys missing from the README: {missing}"
 
@@ -277,7 +277,7 @@ def test_there_are_example_mappings_and_reports() -> None:
 
 @pytest.mark.parametrize("path", MAPPINGS, ids=lambda p: p.name)
 def test_every_example_mapping_loads(path: Path) -> None:
-    mapping = load_mapping(path)
+    mapping = load_import_mapping(path)
     assert mapping.columns
     assert path.name in readme()
 
@@ -323,7 +323,7 @@ def _as_mapping_texts(body: str) -> list[str]:
 def load_mapping_text(text: str, tmp_path: Path) -> Any:
     path = tmp_path / f"example-{len(list(tmp_path.iterdir()))}.yaml"
     path.write_text(text, encoding="utf-8")
-    return load_mapping(path)
+    return load_import_mapping(path)
 
 
 def readme_yaml_blocks() -> list[str]:
@@ -361,6 +361,11 @@ def test_every_readme_report_example_is_valid(
     monkeypatch.chdir(REPO)
     path = tmp_path / "report.yaml"
     path.write_text(body, encoding="utf-8")
+    template = re.search(r"^template: (\S+)", body, re.M)
+    if template:  # the README's template example: the brand template of the tests, beside it
+        from tests.helpers.templates import brand_template
+
+        brand_template(tmp_path / template.group(1))
     assert load_report(path).sheets
 
 
@@ -371,7 +376,9 @@ def test_the_readme_shows_every_custom_field_type_in_a_valid_mapping(tmp_path: P
             continue
         for text in _as_mapping_texts(body):
             mapping = load_mapping_text(text, tmp_path)
-            shown |= {c.type for c in mapping.columns if c.field.startswith("cf_") and c.type}
+            parts = mapping.records if isinstance(mapping, RecordsMapping) else ()
+            columns = [c for r in parts for c in r.mapping.columns] or list(mapping.columns)
+            shown |= {c.type for c in columns if c.field.startswith("cf_") and c.type}
     missing = [t for t in CUSTOM_FIELD_TYPES if t not in shown]
     assert not missing, f"no README example of custom-field types {missing}"
 

@@ -1,5 +1,12 @@
-"""Shared CLI pieces: connection options, error rendering, exit codes, signals, warnings,
-summary tables."""
+"""Shared CLI pieces: connection and run options, error rendering, exit codes, summary tables.
+
+Every command that talks to the CRM takes ``connection_options`` (``--url``, ``--token-file``,
+``--profile``, ``--allow-insecure-http``) and every command that runs work takes
+``run_options`` (``--log-file``, ``--verbose`` and, where they mean something, ``-q/--quiet``
+and ``--json``). Errors print as ``error: <what>`` then ``hint: <what to do>`` on stderr, redacted;
+an interruption (Ctrl-C, SIGTERM, SIGHUP) is one ``error:`` line. Input warnings print as
+``warning: ...``. Exit codes: 2 nothing was sent, 3 stopped part-way (see ``describe_error``).
+"""
 
 from __future__ import annotations
 
@@ -7,59 +14,264 @@ import contextlib
 import functools
 import json
 import os
+import shlex
 import sqlite3
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
-from concord_etl.errors import ConcordError, InputWarning, UsageError, exit_code
+from concord_etl._version import __version__
+from concord_etl.errors import (
+    AbortRun,
+    AuthError,
+    ConcordError,
+    ConfigError,
+    InputError,
+    InputWarning,
+    MappingError,
+    OutcomeUnknown,
+    RunLocked,
+    Unreachable,
+    UsageError,
+    exit_code,
+)
 from concord_etl.redact import install_log_redaction, redact, redact_data
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+CLOSED_PIPE_EXIT = 141          # 128 + SIGPIPE, what a shell shows for `yes | head`
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def connection_options(func: F) -> F:
-    """--url / --token-file / --allow-insecure-http (the token itself comes from the env)."""
-    func = click.option(
-        "--allow-insecure-http",
-        is_flag=True,
-        help="Allow a plain http:// URL that is not on this machine.",
-    )(func)
-    func = click.option(
-        "--token-file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Read the API token from this file (default: CONCORD_TOKEN, or .env).",
-    )(func)
-    func = click.option(
-        "--token", "token", hidden=True, help="API token (prefer CONCORD_TOKEN: flags leak into ps)."
-    )(func)
-    return click.option("--url", help="CRM base URL (default: CONCORD_URL, or .env).")(func)
-
-
+RESUME = "rerun the same command to resume"
+DEBUG_ENV = "CONCORD_ETL_DEBUG"
 _CLIENTS: list[Any] = []        # clients this command made: did anything reach the CRM?
 
 
-def make_client(
-    url: str | None,
-    token: str | None,
-    token_file: Path | None,
-    allow_insecure_http: bool,
-) -> Any:
+# -- errors ----------------------------------------------------------------------------------------
+
+
+def echo_error(message: str, hint: str | None = None) -> None:
+    """The one error style: ``error: ...`` and, when there is one, ``hint: ...`` (stderr),
+    redacted; a vanished terminal (SIGHUP) does not raise again."""
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(redact(f"error: {message}"), err=True)
+        if hint:
+            click.echo(redact(f"hint: {hint}"), err=True)
+
+
+def closed_pipe() -> NoReturn:
+    """The reader of stdout went away (``| head``): stop without a message or a traceback."""
+    try:  # the interpreter flushes stdout on exit; point it at devnull so that cannot fail
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(CLOSED_PIPE_EXIT)
+
+
+def error_hint(exc: BaseException) -> str | None:
+    """What to do about ``exc``: its own ``hint`` if it has one, else one per kind of error."""
+    own = getattr(exc, "hint", None)
+    if isinstance(own, str) and own:
+        return own
+    if isinstance(exc, RunLocked):
+        return "wait for the other run to finish, then run again"
+    if isinstance(exc, AuthError):
+        return ("check the token and that the user has API access in Concord, then "
+                f"{RESUME}")
+    if isinstance(exc, Unreachable):
+        return f"check the URL and the network, then {RESUME}"
+    if isinstance(exc, OutcomeUnknown):
+        return f"{RESUME}: rows whose outcome is unknown are reconciled before anything is resent"
+    if isinstance(exc, AbortRun):
+        return RESUME
+    if isinstance(exc, MappingError):
+        return "fix the file named above and run again; nothing was sent"
+    if isinstance(exc, InputError):
+        return "fix the input file and run again; nothing was sent"
+    if isinstance(exc, ConfigError):
+        return "fix the setting named above and run again; nothing was sent to the CRM"
+    return None
+
+
+def handle_errors(func: F) -> F:
+    """Run a command with SIGTERM/SIGHUP handled like Ctrl-C, input warnings shown and log
+    records redacted; render every error in the one style and exit with the README's code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from concord_etl.cli.stopping import stop_signals
+
+        install_log_redaction()
+        _CLIENTS.clear()
+        try:
+            with stop_signals(), _shown_warnings():
+                return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:
+            closed_pipe()       # the reader went away (| head): stop quietly
+        except BaseException as exc:
+            if isinstance(exc, SystemExit):
+                raise
+            if os.environ.get(DEBUG_ENV) and not isinstance(exc, ConcordError | KeyboardInterrupt):
+                raise
+            message, hint, code = describe_error(exc)
+            _json_summary_of(exc, kwargs.get("run"))
+            if isinstance(exc, KeyboardInterrupt) and getattr(exc, "signal_name", "SIGINT") \
+                    == "SIGINT":
+                with contextlib.suppress(OSError, ValueError):
+                    click.echo("", err=True)          # closes the terminal's ^C
+            echo_error(message, hint)
+            sys.exit(code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def describe_error(exc: BaseException) -> tuple[str, str | None, int]:
+    """The message, the hint and the exit code for an error that stopped a command.
+
+    2: nothing was sent (usage, configuration, mapping, input, a local file before any write
+    to the CRM). 3: stopped part-way — any CRM error, an interruption, a local write after the
+    CRM was changed, a lock; rerunning resumes. An interruption is one line, without a hint.
+    """
+    results = _results_of(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        name = getattr(exc, "signal_name", "SIGINT")
+        how = "Ctrl-C" if name == "SIGINT" else name
+        if results:
+            return (f"interrupted by {how}: stopped after the requests in flight; results so "
+                    f"far in {results}; {RESUME}"), None, 3
+        return f"interrupted by {how}; {RESUME}", None, 3
+    if isinstance(exc, UsageError):
+        return str(exc), error_hint(exc), 2
+    if isinstance(exc, ConcordError):
+        text = str(exc)
+        if results:
+            text += f" (results so far: {results})"
+        hint = error_hint(exc)
+        if hint is None and "rerun" not in text:
+            hint = RESUME
+        return text, hint, exit_code(exc)
+    if isinstance(exc, OSError | sqlite3.Error):
+        return _local_failure(exc)
+    name = type(exc).__name__
+    return (f"unexpected {name}: {redact(exc)} (a bug in concord-etl)",
+            f"please report it ({DEBUG_ENV}=1 shows the traceback); {RESUME}", 3)
+
+
+def _local_failure(exc: OSError | sqlite3.Error) -> tuple[str, str | None, int]:
+    """A local file could not be read or written: exit 3 once the CRM was changed (the
+    journal knows what was sent), else 2 (nothing in the CRM changed)."""
+    if isinstance(exc, OSError):
+        name = getattr(exc, "filename", None)
+        what = f"{name}: {exc.strerror or exc}" if name else str(exc.strerror or exc)
+    else:
+        what = f"the journal database failed ({exc})"
+    writes = sum(int(getattr(c.stats, "writes", 0)) for c in _CLIENTS)
+    if writes:
+        return (f"{what}, after {writes} write(s) to the CRM; the journal knows what was sent",
+                f"fix the cause (free some space?), then {RESUME}", 3)
+    return (f"{what}; nothing in the CRM was changed",
+            "check the path, its permissions and the free space, then run again", 2)
+
+
+def _results_of(exc: BaseException) -> str | None:
+    summary = getattr(exc, "summary", None)
+    return getattr(summary, "results", None) if summary is not None else None
+
+
+def _json_summary_of(exc: BaseException, run: Any) -> None:
+    """With --json, the summary of a run that stopped is printed all the same."""
+    summary: Any = getattr(exc, "summary", None)
+    if run is not None and getattr(run, "as_json", False) and hasattr(summary, "as_dict"):
+        with contextlib.suppress(OSError, ValueError):
+            print_json(summary.as_dict())
+
+
+@contextlib.contextmanager
+def _shown_warnings() -> Iterator[None]:
+    """Input warnings (mixed encodings, removed characters, ...) as ``warning: ...`` lines."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", InputWarning)
+        original = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+            if issubclass(category, InputWarning):
+                with contextlib.suppress(OSError, ValueError):
+                    click.echo(redact(f"warning: {message}"), err=True)
+            else:
+                original(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
+# -- connection ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What the connection options said (``None``: not given)."""
+
+    url: str | None = None
+    token: str | None = None
+    token_file: Path | None = None
+    profile: str | None = None
+    allow_insecure_http: bool = False
+
+
+def connection_options(func: F) -> F:
+    """--url / --profile / --token-file / --allow-insecure-http → a ``conn: Connection`` argument.
+
+    The token itself comes from the environment, a profile or .env (flags leak into ``ps``).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, url: str | None, token: str | None, token_file: Path | None,
+                profile: str | None, allow_insecure_http: bool, **kwargs: Any) -> Any:
+        conn = Connection(url=url, token=token, token_file=token_file, profile=profile,
+                          allow_insecure_http=allow_insecure_http)
+        return func(*args, conn=conn, **kwargs)
+
+    options = [
+        click.option("--url", help="CRM base URL (default: CONCORD_URL, the profile, or .env)."),
+        click.option("--profile", metavar="NAME",
+                     help="Connection profile from profiles.toml (default: CONCORD_PROFILE; "
+                          "see `concord-etl profiles`)."),
+        click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Read the API token from this file (default: CONCORD_TOKEN, the "
+                          "profile, or .env)."),
+        click.option("--token", "token", hidden=True,
+                     help="API token (prefer CONCORD_TOKEN: flags leak into ps)."),
+        click.option("--allow-insecure-http", is_flag=True,
+                     help="Allow a plain http:// URL that is not on this machine."),
+    ]
+    decorated: Any = wrapper
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated
+
+
+def make_client(conn: Connection, run: Run | None = None) -> Any:
+    """A ``ConcordClient`` from the options; with ``run``, its requests go to the run log."""
     from concord_etl.crm.client import ConcordClient, client_options_from_env
     from concord_etl.settings import load_settings
 
-    settings = load_settings(
-        url, token=token, token_file=token_file, allow_insecure_http=allow_insecure_http
-    )
-    client = ConcordClient(
-        settings.url, settings.token, allow_insecure_http=settings.allow_insecure_http,
-        **client_options_from_env(),
-    )
+    settings = load_settings(conn.url, token=conn.token, token_file=conn.token_file,
+                             profile=conn.profile, allow_insecure_http=conn.allow_insecure_http)
+    observer = None
+    if run is not None:
+        run.connected(settings)
+        observer = run.log.request if run.logging else None
+    client = ConcordClient(settings.url, settings.token,
+                           allow_insecure_http=settings.allow_insecure_http, on_request=observer,
+                           **client_options_from_env())
     _CLIENTS.append(client)
     return client
 
@@ -70,142 +282,145 @@ def load_mapping_file(path: Path) -> Any:
     return load_mapping(path)
 
 
-# -- errors, signals and warnings --------------------------------------------------------------
-RERUN = "rerun the same command to resume"
-DEBUG_ENV = "CONCORD_ETL_DEBUG"
+# -- runs: logging, quiet, json ------------------------------------------------------------------
 
 
-def handle_errors(func: F) -> F:
-    """Run a command with SIGTERM/SIGHUP handled like Ctrl-C and input warnings shown; render
-    every error as ONE redacted line ``error: what happened; what to do`` on stderr and exit
-    with the README's code (2 nothing was sent, 3 stopped part-way: rerun resumes)."""
+@dataclass
+class Run:
+    """How one command run reports: its log, ``--quiet``, ``--json``, ``--verbose``."""
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from concord_etl.cli.stopping import stop_signals
+    command: str
+    log: Any                          # concord_etl.run_log.RunLog
+    quiet: bool = False
+    as_json: bool = False
+    verbose: bool = False
+    logging: bool = False             # a --log-file or --verbose wants request lines
+    started: float = field(default_factory=time.monotonic)
 
-        as_json = bool(kwargs.get("as_json"))
-        install_log_redaction()
-        _CLIENTS.clear()
-        try:
-            with stop_signals(), _shown_warnings():
-                return func(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
-            raise
-        except BaseException as exc:
-            if isinstance(exc, SystemExit):
+    @property
+    def progress(self) -> bool:
+        """Show a progress bar: a terminal, and not quiet, JSON or verbose."""
+        return not (self.quiet or self.as_json or self.verbose) and sys.stderr.isatty()
+
+    def say(self, text: str) -> None:
+        """Human output on stdout (the summary): not with --quiet or --json."""
+        if not (self.quiet or self.as_json):
+            click.echo(redact(text))
+
+    def note(self, text: str) -> None:
+        """Something worth knowing, on stderr: not with --quiet."""
+        if not self.quiet:
+            click.echo(redact(f"note: {text}"), err=True)
+
+    def warn(self, text: str) -> None:
+        """Something that needs attention, on stderr, always."""
+        click.echo(redact(f"warning: {text}"), err=True)
+
+    def summary(self, data: dict[str, Any], human: Callable[[], str]) -> None:
+        """The run's result: logged; JSON on stdout with --json, else ``human()`` unless quiet."""
+        self.log.event("run.summary", **data)
+        if self.as_json:
+            print_json(data)
+        else:
+            self.say(human())
+
+    def connected(self, settings: Any) -> None:
+        """Log where the run connects (never the token) and show the settings' notes."""
+        self.log.add_secret(settings.token)
+        self.log.event("connect", url=settings.url, profile=settings.profile,
+                       url_from=settings.url_source, token_from=settings.token_source)
+        for text in settings.notes:
+            self.note(text)
+
+
+def run_options(*, quiet: bool = True, as_json: bool = True) -> Callable[[F], F]:
+    """--log-file / --verbose (and -q/--quiet, --json) → a ``run: Run`` argument.
+
+    Logs ``run.start`` and ``run.end`` (exit code, time, the error's message), one line per
+    request in between; the log is closed however the command ends.
+    """
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, log_file: Path | None, verbose: bool, **kwargs: Any) -> Any:
+            from concord_etl.run_log import RunLog
+
+            flags = {"quiet": kwargs.pop("quiet", False), "as_json": kwargs.pop("as_json", False)}
+            ctx = click.get_current_context()
+            echo = (lambda line: click.echo(f"log: {line}", err=True)) if verbose else None
+            try:
+                log = RunLog(log_file, echo=echo, warn=lambda line: click.echo(line, err=True))
+            except ConcordError as exc:
+                echo_error(str(exc), "check the --log-file path and its permissions")
+                sys.exit(2)
+            run = Run(command=ctx.command_path, log=log, verbose=verbose,
+                      logging=log_file is not None or verbose, **flags)
+            log.event("run.start", command=ctx.command_path, version=__version__,
+                      args=shlex.join(_shown_args(sys.argv[1:])))
+            try:
+                result = func(*args, run=run, **kwargs)
+            except SystemExit as exc:
+                _log_end(run, exc.code, exc.__context__)
                 raise
-            if os.environ.get(DEBUG_ENV) and not isinstance(exc, ConcordError | KeyboardInterrupt):
+            except BaseException as exc:
+                _log_end(run, 1, exc)
                 raise
-            text, code = describe_error(exc)
-            summary = getattr(exc, "summary", None)
-            if as_json and summary is not None and hasattr(summary, "as_dict"):
-                with contextlib.suppress(OSError):
-                    print_json(summary.as_dict())
-            _say(f"error: {text}")
-            sys.exit(code)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def describe_error(exc: BaseException) -> tuple[str, int]:
-    """The one-line message (without ``error: ``) and exit code for an error."""
-    results = _results_of(exc)
-    if isinstance(exc, KeyboardInterrupt):
-        name = getattr(exc, "signal_name", "SIGINT")
-        how = "Ctrl-C" if name == "SIGINT" else name
-        if results:
-            return (f"interrupted by {how}: stopped after the requests in flight; results so "
-                    f"far in {results}; {RERUN}"), 3
-        return f"interrupted by {how}; {RERUN}", 3
-    if isinstance(exc, UsageError):
-        return str(exc), 2
-    if isinstance(exc, ConcordError):
-        text = str(exc)
-        if results:
-            text += f"; results so far in {results}"
-        if "rerun" not in text:
-            text += f"; {RERUN}"
-        return text, exit_code(exc)
-    if isinstance(exc, OSError | sqlite3.Error):
-        return _local_failure(exc)
-    name = type(exc).__name__
-    return (f"unexpected {name}: {redact(exc)} — a bug in concord-etl; please report it (set "
-            f"{DEBUG_ENV}=1 to see the traceback); {RERUN}"), 3
-
-
-def _local_failure(exc: OSError | sqlite3.Error) -> tuple[str, int]:
-    """A local file could not be read or written: exit 3 once the CRM was changed (the
-    journal knows what was sent), else 2 (nothing in the CRM changed)."""
-    if isinstance(exc, OSError):
-        name = getattr(exc, "filename", None)
-        what = f"{name}: {exc.strerror or exc}" if name else str(exc.strerror or exc)
-    else:
-        what = f"the journal database failed ({exc})"
-    writes = sum(int(getattr(c.stats, "writes", 0)) for c in _CLIENTS)
-    if writes:
-        return (f"{what}, after {writes} write(s) to the CRM; the journal knows what was "
-                f"sent: fix the cause (free some space?), then {RERUN}"), 3
-    return f"{what}; nothing in the CRM was changed: fix the cause, then rerun", 2
-
-
-def _results_of(exc: BaseException) -> str | None:
-    summary = getattr(exc, "summary", None)
-    return getattr(summary, "results", None) if summary is not None else None
-
-
-def _say(text: str) -> None:
-    """Write one line to stderr; a vanished terminal (SIGHUP) must not raise again."""
-    with contextlib.suppress(OSError, ValueError):
-        click.echo(redact(text), err=True)
-
-
-@contextlib.contextmanager
-def _shown_warnings() -> Iterator[None]:
-    """Input warnings (mixed encodings, stripped characters, ...) as ``warning: ...`` lines."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", InputWarning)
-        original = warnings.showwarning
-
-        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                 file: Any = None, line: str | None = None) -> None:
-            if issubclass(category, InputWarning):
-                _say(f"warning: {message}")
             else:
-                original(message, category, filename, lineno, file, line)
+                _log_end(run, 0, None)
+                return result
+            finally:
+                log.close()
 
-        warnings.showwarning = show
-        yield
+        decorated: Any = wrapper
+        options = [
+            click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Append one JSON line per request and run event to this file "
+                              "(redacted, rotated at 10 MB)."),
+            click.option("--verbose", "-v", is_flag=True,
+                         help="Print each request and run event on stderr."),
+        ]
+        if quiet:
+            options.append(click.option("--quiet", "-q", is_flag=True,
+                                        help="Print nothing but errors and warnings."))
+        if as_json:
+            options.append(click.option("--json", "as_json", is_flag=True,
+                                        help="Print a JSON summary on stdout."))
+        for option in reversed(options):
+            decorated = option(decorated)
+        return decorated
+
+    return decorate
 
 
-class ConcordGroup(click.Group):
-    """The command group, with click's own errors in the tool's style: ``error: ...; see
-    'concord-etl import --help'`` (exit 2), ``interrupted`` (exit 3)."""
+def _shown_args(argv: list[str]) -> list[str]:
+    """The command line for the log, without the value of ``--token``."""
+    shown: list[str] = []
+    hide = False
+    for arg in argv:
+        if hide:
+            shown.append("***")
+            hide = False
+        elif arg == "--token":
+            shown.append(arg)
+            hide = True
+        elif arg.startswith("--token="):
+            shown.append("--token=***")
+        else:
+            shown.append(arg)
+    return shown
 
-    def main(
-        self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-        standalone_mode: bool = True, **extra: Any,
-    ) -> Any:
-        run = functools.partial(super().main, args, prog_name, complete_var, False, **extra)
-        if not standalone_mode:
-            return run()
-        try:
-            result: Any = run()
-        except click.exceptions.Abort as exc:
-            if isinstance(exc.__context__, KeyboardInterrupt):
-                _say(f"error: interrupted; {RERUN}")
-                sys.exit(3)
-            _say("error: stopped at the prompt; nothing was changed")
-            sys.exit(2)
-        except click.ClickException as exc:
-            hint = ""
-            ctx = getattr(exc, "ctx", None)
-            if isinstance(exc, click.UsageError) and ctx is not None:
-                hint = f"; see '{ctx.command_path} --help'"
-            text = exc.format_message().rstrip(".") if hint else exc.format_message()
-            _say(f"error: {text}{hint}")
-            sys.exit(exc.exit_code)
-        sys.exit(result if isinstance(result, int) else 0)
+
+def _log_end(run: Run, code: object, error: BaseException | None) -> None:
+    status = code if isinstance(code, int) else (0 if code is None else 1)
+    fields: dict[str, Any] = {"exit_code": status,
+                              "elapsed_s": round(time.monotonic() - run.started, 3)}
+    if error is not None and status != 0:
+        fields["error"] = str(error) or type(error).__name__
+        fields["error_type"] = type(error).__name__
+    run.log.event("run.end", **fields)
+
+
+# -- rendering -------------------------------------------------------------------------------------
 
 
 def print_json(data: dict[str, Any]) -> None:

@@ -10,15 +10,17 @@ import click
 
 from concord_etl.cli.common import (
     CONTEXT,
+    Connection,
+    Run,
     connection_options,
     handle_errors,
     load_mapping_file,
     make_client,
-    print_json,
+    run_options,
     summary_table,
 )
 
-EXPORTABLE = ("contacts", "companies", "deals", "products", "activities", "notes")
+EXPORTABLE = ("contacts", "companies", "deals", "products", "activities", "notes", "calls")
 
 
 class RecordCounter:
@@ -53,14 +55,12 @@ class RecordCounter:
 @click.option("--query", "query", help="Search term, or field:value;field:value.")
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]),
               help="Output format (default: from the file name).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @connection_options
+@run_options()
 @handle_errors
 def export_command(
     resource: str, output: Path, mapping_path: Path | None, since: str | None,
-    query: str | None, fmt: str | None, quiet: bool, as_json: bool, url: str | None,
-    token: str | None, token_file: Path | None, allow_insecure_http: bool,
+    query: str | None, fmt: str | None, conn: Connection, run: Run,
 ) -> None:
     """Export RESOURCE records to an Excel workbook or a CSV file.
 
@@ -77,8 +77,8 @@ def export_command(
     mapping = load_mapping_file(mapping_path) if mapping_path else None
     output_format(output, fmt)       # usage errors before any request
     parse_since(since)
-    client = make_client(url, token, token_file, allow_insecure_http)
-    counter = RecordCounter(not quiet and not as_json and sys.stderr.isatty(), resource)
+    client = make_client(conn, run)
+    counter = RecordCounter(run.progress, resource)
     try:
         summary = export_resource(
             client, resource, output,
@@ -88,10 +88,7 @@ def export_command(
     finally:
         counter.close()
     data = summary.as_dict()
-    if as_json:
-        print_json(data)
-        return
-    click.echo(summary_table(
+    run.summary(data, lambda: summary_table(
         [("records", data["records"]), ("requests", data["requests"]),
          ("time", f"{data['elapsed_s']:.1f} s"), ("output", data["output"])],
         title=f"Exported {resource}:",
@@ -103,12 +100,11 @@ def export_command(
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here instead of the report's own output name.")
 @click.option("--full", is_flag=True, help="Ignore the stored watermarks: export everything.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @connection_options
+@run_options()
 @handle_errors
 def report_command(
-    report_file: Path, output: Path | None, full: bool, as_json: bool, url: str | None,
-    token: str | None, token_file: Path | None, allow_insecure_http: bool,
+    report_file: Path, output: Path | None, full: bool, conn: Connection, run: Run,
 ) -> None:
     """Run a report definition (sheets, summaries with charts): the cron entry point.
 
@@ -120,15 +116,18 @@ def report_command(
     definition = load_report(report_file)
     if output is not None and output.suffix.lower() != ".xlsx":
         raise click.UsageError(f"--output {output}: a report is an Excel workbook (.xlsx)")
-    client = make_client(url, token, token_file, allow_insecure_http)
+    client = make_client(conn, run)
     summary = run_report(client, definition, output=output, full=full)
     data = summary.as_dict()
-    if as_json:
-        print_json(data)
-        return
-    rows = [(f"sheet {name}", f"{count} records") for name, count in data["sheets"].items()]
-    rows += [(f"summary {title}", f"{groups} groups")
-             for title, groups in data["summaries"].items()]
-    rows += [("requests", data["requests"]), ("time", f"{data['elapsed_s']:.1f} s"),
-             ("output", data["output"])]
-    click.echo(summary_table(rows, title=f"Report {report_file}:"))
+    for text in summary.notes:
+        run.note(text)
+
+    def table() -> str:
+        rows = [(f"sheet {name}", f"{count} records") for name, count in data["sheets"].items()]
+        rows += [(f"summary {title}", f"{groups} groups")
+                 for title, groups in data["summaries"].items()]
+        rows += [("requests", data["requests"]), ("time", f"{data['elapsed_s']:.1f} s"),
+                 ("output", data["output"])]
+        return summary_table(rows, title=f"Report {report_file}:")
+
+    run.summary(data, table)

@@ -10,11 +10,12 @@ import click
 
 from concord_etl.cli.common import (
     CONTEXT,
+    Connection,
+    Run,
     connection_options,
     handle_errors,
-    load_mapping_file,
     make_client,
-    print_json,
+    run_options,
     summary_table,
 )
 
@@ -39,8 +40,8 @@ class ProgressBar:
             self.bar.update(event["advance"])
         counts = event.get("counts") or {}
         post = {k[:4]: v for k, v in counts.items() if k in ("created", "updated", "rejected") and v}
-        if event.get("waited", 0) >= 0.5:
-            post["rate-wait"] = f"{event['waited']:.0f}s"
+        if event.get("waited", 0) >= 0.5:       # wall-clock time spent waiting for the limit
+            post["rate-limit wait"] = f"{event['waited']:.0f}s"
         if post:
             self.bar.set_postfix(post, refresh=False)
 
@@ -57,66 +58,90 @@ class ProgressBar:
 @click.option("--plan", "plan_path", type=click.Path(dir_okay=False, path_type=Path),
               help="With --dry-run: write one JSON line per row (row, action, payload, errors).")
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Journal file (default: beside the input).")
+              help="Journal file (default: beside the input, named after input and mapping).")
 @click.option("--restart", is_flag=True, help="Discard the journal of an earlier run and start over.")
 @click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Results file (default: beside the input, .csv or .xlsx like the input).")
+              help="Results file (default: beside the input, named after input and mapping, "
+                   ".csv or .xlsx like the input).")
 @click.option("--concurrency", type=click.IntRange(1, 64),
               help="Parallel requests (default: chosen from the rate limit and latency).")
 @click.option("--limit", type=click.IntRange(0), help="Only the first N data rows.")
 @click.option("--yes", "-y", is_flag=True,
               help="Do not ask for confirmation (asked only before --restart drops a journal).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @connection_options
+@run_options()
 @handle_errors
 def import_command(
     file: Path, mapping_path: Path, sheet: str | None, dry_run: bool, plan_path: Path | None,
     journal_path: Path | None, restart: bool, results_path: Path | None,
-    concurrency: int | None, limit: int | None, yes: bool, quiet: bool, as_json: bool,
-    url: str | None, token: str | None, token_file: Path | None, allow_insecure_http: bool,
+    concurrency: int | None, limit: int | None, yes: bool, conn: Connection, run: Run,
 ) -> None:
     """Validate FILE, resolve lookups and upload it; resumable after any interruption."""
     from concord_etl.load.run import ImportOptions, default_journal_path, run_import
 
     if plan_path and not dry_run:
         raise click.UsageError("--plan goes with --dry-run")
-    mapping = load_mapping_file(mapping_path)
-    journal = journal_path or default_journal_path(file)
+    mapping = load_import_mapping(mapping_path)
+    journal = journal_path or default_journal_path(file, mapping)
     if restart and journal.exists() and not yes and sys.stdin.isatty():
         click.confirm(
             f"--restart discards the journal of the earlier run ({journal}); rows it finished "
             "will be matched again, not re-created. Go on?", abort=True,
         )
-    client = make_client(url, token, token_file, allow_insecure_http)
+    client = make_client(conn, run)
     options = ImportOptions(
         dry_run=dry_run, plan_path=plan_path, journal_path=journal_path, restart=restart,
         results_path=results_path, concurrency=concurrency, limit=limit, sheet=sheet,
     )
-    bar = ProgressBar(enabled=not quiet and not as_json and sys.stderr.isatty())
+    bar = ProgressBar(enabled=run.progress)
     try:
         summary = run_import(file, mapping, client, options, progress=bar)
     finally:
         bar.close()
-    render_import_summary(summary, as_json=as_json)
+    render_import_summary(summary, run)
     sys.exit(summary.exit_code)
 
 
-def render_import_summary(summary: Any, *, as_json: bool) -> None:
+def load_import_mapping(path: Path) -> Any:
+    from concord_etl.mapping import load_import_mapping as load
+
+    return load(path)
+
+
+def render_import_summary(summary: Any, run: Run) -> None:
     data = summary.as_dict()
-    if as_json:
-        print_json(data)
-        return
+    run.summary(data, lambda: import_table(summary, data))
+    bad = sum(data.get(k, 0) for k in ("rejected", "failed", "unverified"))
+    bad += sum((data.get("products") or {}).get(k, 0) for k in ("rejected", "failed"))
+    if bad and data.get("results") and not run.as_json:
+        what = "record(s)" if data.get("records") or data.get("products") else "row(s)"
+        message = (f"{bad} {what} need attention: fix them in {data['results']} and import "
+                   "that file again with the same mapping.")
+        if run.quiet:
+            run.warn(message)
+        else:
+            click.echo(message)
+
+
+def import_table(summary: Any, data: dict[str, Any]) -> str:
     title = "Dry run (nothing was written):" if summary.dry_run else "Import finished:"
     rows = [("rows", data["rows"])]
-    for key in ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified"):
-        if data.get(key):
-            label = {"created": "would create", "updated": "would update"}.get(key, key)
-            rows.append((label if summary.dry_run else key, data[key]))
+    if data.get("records"):
+        rows += [(name, _counts(counts, summary.dry_run)) for name, counts in data["records"].items()]
+        if data.get("products"):
+            rows.append(("deal products", _counts(data["products"], summary.dry_run)))
+    else:
+        for key in ("created", "updated", "unchanged", "duplicate", "skipped", "rejected",
+                    "failed", "unverified"):
+            if data.get(key):
+                label = {"created": "would create", "updated": "would update"}.get(key, key)
+                rows.append((label if summary.dry_run else key, data[key]))
+        if data.get("products"):
+            rows.append(("products", _counts(data["products"], summary.dry_run)))
     rows.append(("requests", data["requests"]))
     rows.append(("time", f"{data['elapsed_s']:.1f} s"))
     if data.get("waited_s", 0) >= 0.5:
-        rows.append(("rate-limit wait", f"{data['waited_s']:.1f} s (summed over parallel requests)"))
+        rows.append(("waiting for the rate limit", f"{data['waited_s']:.1f} s"))
     for item in data.get("created_related", []):
         rows.append(("created", item))
     for item in data.get("would_create_related", []):
@@ -125,13 +150,13 @@ def render_import_summary(summary: Any, *, as_json: bool) -> None:
         rows.append(("results", data["results"]))
     if data.get("plan"):
         rows.append(("plan", data["plan"]))
-    click.echo(summary_table(rows, title=title))
-    bad = sum(data.get(k, 0) for k in ("rejected", "failed", "unverified"))
-    if bad and data.get("results"):
-        click.echo(
-            f"{bad} row(s) need attention: fix them in {data['results']} and import that file "
-            "again with the same mapping."
-        )
+    return summary_table(rows, title=title)
+
+
+def _counts(counts: dict[str, int], dry_run: bool) -> str:
+    """``3 created, 2 duplicate`` (``would create`` in a dry run)."""
+    words = {"created": "would create", "updated": "would update"} if dry_run else {}
+    return ", ".join(f"{n} {words.get(k, k)}" for k, n in counts.items() if n)
 
 
 @click.command("validate", context_settings=CONTEXT)
@@ -142,31 +167,31 @@ def render_import_summary(summary: Any, *, as_json: bool) -> None:
               help="Use the CRM's field definitions and options (read-only requests).")
 @click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the rejected rows with their reasons to this file.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @connection_options
+@run_options()
 @handle_errors
 def validate_command(
     file: Path, mapping_path: Path, sheet: str | None, online: bool, results_path: Path | None,
-    as_json: bool, url: str | None, token: str | None, token_file: Path | None,
-    allow_insecure_http: bool,
+    conn: Connection, run: Run,
 ) -> None:
     """Check FILE against the mapping without writing anything to the CRM."""
     from concord_etl.validate.file import validate_file
 
-    mapping = load_mapping_file(mapping_path)
-    client = make_client(url, token, token_file, allow_insecure_http) if online else None
+    mapping = load_import_mapping(mapping_path)
+    client = make_client(conn, run) if online else None
     summary = validate_file(file, mapping, client=client, results_path=results_path, sheet=sheet)
     data = summary.as_dict()
-    if as_json:
-        print_json(data)
-    else:
+
+    def table() -> str:
         rows = [("rows", data["rows"]), ("valid", data["rows"] - data["rejected"]),
                 ("rejected", data["rejected"]), ("time", f"{data['elapsed_s']:.2f} s")]
         if data.get("results"):
             rows.append(("results", data["results"]))
-        click.echo(summary_table(rows, title=f"Validation of {file}:"))
-        for line in summary.sample_errors:
-            click.echo(f"  {line}")
+        lines = [summary_table(rows, title=f"Validation of {file}:")]
+        lines += [f"  {line}" for line in summary.sample_errors]
         if data["rejected"] > len(summary.sample_errors):
-            click.echo("  ... and more (see --results)")
+            lines.append("  ... and more (see --results)")
+        return "\n".join(lines)
+
+    run.summary(data, table)
     sys.exit(1 if data["rejected"] else 0)

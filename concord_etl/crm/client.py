@@ -38,9 +38,15 @@ from typing import Any
 import requests
 
 from concord_etl._version import __version__
-from concord_etl.crm.fields import ResourceFields, parse_create_fields
+from concord_etl.crm.fields import ResourceFields, fetch_fields
 from concord_etl.crm.pacing import Pacer, parse_rate_headers
-from concord_etl.crm.shapes import expect_field_list, expect_list_of_records, expect_record
+from concord_etl.crm.request_event import RequestObserver, request_event
+from concord_etl.crm.shapes import (
+    expect_field_list,
+    expect_list_of_records,
+    expect_object,
+    expect_record,
+)
 from concord_etl.crm.transport import (
     Answer,
     BodyTooLarge,
@@ -162,7 +168,9 @@ class ConcordClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = _random.random,
+        on_request: RequestObserver | None = None,
     ) -> None:
+        self.on_request = on_request    # called with a RequestEvent after each attempt (logs)
         self.base_url = normalise_url(url, allow_insecure_http=allow_insecure_http)
         self.api_url = self.base_url + "/api"
         self._token = check_token(token, source="the client's token argument")
@@ -201,6 +209,11 @@ class ConcordClient:
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
 
+    def get_object(self, path: str, params: Mapping[str, Any] | None = None
+                   ) -> dict[str, Any]:
+        """A GET whose answer must be a JSON object (``deals/{id}/billable``)."""
+        return self._expect("GET", path, expect_object, params=params)
+
     def get_records(self, path: str, params: Mapping[str, Any] | None = None
                     ) -> list[dict[str, Any]]:
         """A GET whose answer must be a list of records (``/countries``, ``.../search``)."""
@@ -226,11 +239,28 @@ class ConcordClient:
         return self._expect("GET", "/me", expect_record)
 
     def create_fields(self, resource: str) -> list[dict[str, Any]]:
-        """The JSON array of ``GET /api/{resource}/create-fields`` (objects with ``attribute``)."""
-        return self._expect("GET", record_path(resource) + "/create-fields", expect_field_list)
+        """The JSON array of ``GET /api/{resource}/create-fields?intent=create`` (objects with
+        ``attribute``; without ``intent`` Concord may leave ``isRequired`` false for fields
+        required on create)."""
+        return self._expect("GET", record_path(resource) + "/create-fields", expect_field_list,
+                            params={"intent": "create"})
 
-    def resource_fields(self, resource: str) -> ResourceFields:
-        return parse_create_fields(resource, self.create_fields(resource))
+    def update_fields(self, resource: str, record_id: int | str) -> list[dict[str, Any]]:
+        """The JSON array of ``GET /api/{resource}/{id}/update-fields?intent=update``."""
+        return self._expect("GET", record_path(resource, record_id) + "/update-fields",
+                            expect_field_list, params={"intent": "update"})
+
+    def any_record_id(self, resource: str) -> int | None:
+        """The id of one existing record of ``resource`` (for its update-fields), or None."""
+        envelope = self.page(resource, 1, 1)
+        for record in envelope.get("data") or ():
+            if isinstance(record, dict) and isinstance(record.get("id"), int):
+                return int(record["id"])
+        return None
+
+    def resource_fields(self, resource: str, *, updates: bool = True) -> ResourceFields:
+        """Every field a mapping of ``resource`` may use (see ``fields.fetch_fields``)."""
+        return fetch_fields(self, resource, updates=updates)
 
     def page(self, resource: str, page: int = 1, per_page: int = MAX_PER_PAGE,
              params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -324,7 +354,7 @@ class ConcordClient:
         data = None if body is None else encode_json(body)
         failures = limited = 0
         while True:
-            answer, failure = self._send(call, data)
+            answer, failure = self._send(call, data, attempt=failures + limited + 1)
             if answer is None:
                 failures += 1
                 self._after_failure(failure, call, failures)
@@ -352,19 +382,41 @@ class ConcordClient:
                     "program may be using the same user's rate limit)")
             raise self._error(RateLimited, answer, call, what)
 
-    def _send(self, call: _Call, data: bytes | None
+    def _send(self, call: _Call, data: bytes | None, attempt: int = 1
               ) -> tuple[Answer | None, Exception | None]:
         ticket = self.pacer.acquire()
         self.stats.add(requests=1, writes=int(call.write), wait_seconds=ticket.waited)
         answer: Answer | None = None
+        failure: Exception | None = None
+        started = time.monotonic()
         try:
             answer = self._exchange(call, data)
             return answer, None
         except requests.RequestException as exc:
+            failure = exc
             return None, exc
+        except CrmError as exc:                  # past the deadline or the size cap
+            failure = exc
+            raise
         finally:
             status = None if answer is None else answer.status_code
-            self.pacer.observe(ticket, status, None if answer is None else answer.headers)
+            headers = None if answer is None else answer.headers
+            self.pacer.observe(ticket, status, headers)
+            if self.on_request is not None:
+                self._notify(call, attempt, ticket.waited, started, status, headers, failure)
+
+    def _notify(self, call: _Call, attempt: int, waited: float, started: float,
+                status: int | None, headers: Mapping[str, str] | None,
+                failure: Exception | None) -> None:
+        """Tell the ``on_request`` observer about one attempt; its failures are ignored."""
+        try:
+            event = request_event(call.method, call.shown, self.base_url, attempt=attempt,
+                                  waited=waited, started=started, status=status,
+                                  headers=headers, error=failure)
+            if self.on_request is not None:
+                self.on_request(event)
+        except Exception:  # an observer never changes a request
+            pass
 
     def _exchange(self, call: _Call, data: bytes | None) -> Answer:
         """One HTTP exchange under the deadline, the body read whole (up to the size cap)."""
@@ -550,17 +602,20 @@ def connect(
     *,
     token: str | Secret | None = None,
     token_file: str | Path | None = None,
+    profile: str | None = None,
     allow_insecure_http: bool = False,
     **client_options: Any,
 ) -> ConcordClient:
-    """A client for the CRM named by the arguments, else by ``CONCORD_URL``/``CONCORD_TOKEN``
-    (or a ``.env`` file in the working directory); see :func:`concord_etl.settings.load_settings`.
+    """A client for the CRM named by the arguments, else by ``CONCORD_URL``/``CONCORD_TOKEN``,
+    a profile (``profile=`` or ``CONCORD_PROFILE``, from ``profiles.toml``) or a ``.env`` file in
+    the working directory; see :func:`concord_etl.settings.load_settings`.
 
     ``client_options`` go to :class:`ConcordClient` (``timeout``, ``retry``, ``pacer``, ...);
     limits not given are read from the environment (:func:`client_options_from_env`).
     """
     settings = load_settings(
-        url, token=token, token_file=token_file, allow_insecure_http=allow_insecure_http
+        url, token=token, token_file=token_file, profile=profile,
+        allow_insecure_http=allow_insecure_http,
     )
     options = {**client_options_from_env(), **client_options}
     return ConcordClient(

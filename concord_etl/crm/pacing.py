@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from concord_etl.crm.rate_headers import RateHeaders, parse_rate_headers
+from concord_etl.crm.wait_clock import WaitClock
 
 __all__ = ["Pacer", "RateHeaders", "Ticket", "parse_rate_headers", "suggest_concurrency"]
 
@@ -113,7 +114,8 @@ class Pacer:
         self.precise = False             # w_high came from a fractional Retry-After
         self.latency: float | None = None
         self.rate_limited = 0
-        self.waited = 0.0
+        self.waited = 0.0                # summed over the threads that waited
+        self._waiting = WaitClock()      # ... and as wall-clock time (see waited_wall)
         self.strikes = 0                 # releases refused: W was longer than believed
         self._epoch = 0
         self._issued = 0
@@ -148,6 +150,13 @@ class Pacer:
             return None if self.limit is None else max(0, self.limit - self._used())
 
     @property
+    def waited_wall(self) -> float:
+        """Wall-clock seconds during which at least one request waited for the rate limit
+        (unlike :attr:`waited`, not summed over threads, so it never exceeds the run's time)."""
+        with self._cond:
+            return self._waiting.total(self._clock())
+
+    @property
     def confident(self) -> bool:
         """True once W is known precisely enough that no more probes are sent."""
         if self.w_high is None:
@@ -171,12 +180,20 @@ class Pacer:
         """Block until a request may be sent; returns the ticket to pass to :meth:`observe`."""
         with self._cond:
             start = self._clock()
-            while True:
-                now = self._clock()
-                verdict = self._plan(now) if self.enabled else GO
-                if verdict is not None and verdict <= 0:
-                    return self._issue(now, verdict, waited=now - start)
-                self._block(verdict)
+            blocked = False
+            try:
+                while True:
+                    now = self._clock()
+                    verdict = self._plan(now) if self.enabled else GO
+                    if verdict is not None and verdict <= 0:
+                        return self._issue(now, verdict, waited=now - start)
+                    if not blocked:
+                        blocked = True
+                        self._waiting.begin(now)
+                    self._block(verdict)
+            finally:
+                if blocked:
+                    self._waiting.end(self._clock())
 
     def try_acquire(self) -> Ticket | float | None:
         """Non-blocking :meth:`acquire`: a ticket, or seconds to wait (``None``: until an

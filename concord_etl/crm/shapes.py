@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["describe", "expect_field_list", "expect_list_of_records", "expect_record"]
+__all__ = ["describe", "expect_field_list", "expect_list_of_records", "expect_object",
+           "expect_record"]
 
 Check = tuple[str | None, Any]
 
@@ -70,6 +71,15 @@ def expect_record(payload: Any) -> Check:
         isinstance(record_id, int) or (isinstance(record_id, str) and record_id.isdigit())
     ):
         return _answered(payload, expected), None
+    return None, payload
+
+
+def expect_object(payload: Any) -> Check:
+    """A JSON object (``None``, an empty 204, is an empty object)."""
+    if payload is None:
+        return None, {}
+    if not isinstance(payload, dict):
+        return _answered(payload, "an object"), None
     return None, payload
 
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from concord_etl.crm.fields import FieldSpec
+from concord_etl.mapping.model import basic_type
 from concord_etl.output.columns import ColumnDef, Kind
 
 # BelongsTo attributes whose relation object is not simply the attribute minus ``_id``.
@@ -51,7 +52,7 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 def cell_kind(spec: FieldSpec) -> Kind:
     """The ``ColumnDef.kind`` for a field: Number → integer, Numeric/Decimal → number, ..."""
-    return _KINDS.get(spec.type, "text")
+    return _KINDS.get(basic_type(spec.type), "text")
 
 
 def column_def(spec: FieldSpec, name: str | None = None) -> ColumnDef:
@@ -78,7 +79,7 @@ def cell_value(
     - ``phone_type``: only phones of this type; ``show_phone_type``: ``"number (type)"`` items.
     - ``related``: id → label for BelongsTo/Association ids whose object is not in the record.
     """
-    ftype = spec.type
+    ftype = basic_type(spec.type)  # Domain → Text, Editor → Textarea, ...
     if ftype == "BelongsTo":
         return belongs_to_value(record, spec.attribute, key=key or "name", related=related)
     value = record.get(spec.attribute)

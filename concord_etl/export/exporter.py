@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from concord_etl._version import __version__
-from concord_etl.crm.fields import FieldSpec, ResourceFields, parse_create_fields
+from concord_etl.crm.fields import FieldSpec, ResourceFields
 from concord_etl.crm.pages import Record, iter_records, parse_since, timestamp
 from concord_etl.errors import ConfigError, MappingError, RecordRejected
 from concord_etl.export.cell_values import cell_kind, cell_value
@@ -143,7 +143,7 @@ def _joiner(split: str | None) -> str:
 def fetch_fields(client: ConcordClient, resource: str) -> ResourceFields:
     """The resource's fields; an unknown resource is a ``ConfigError``."""
     try:
-        return parse_create_fields(resource, client.create_fields(resource))
+        return client.resource_fields(resource, updates=False)
     except RecordRejected as exc:
         if exc.status == 404:
             msg = f"the CRM has no resource {resource!r} (its create-fields answered 404)"

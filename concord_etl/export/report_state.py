@@ -1,10 +1,11 @@
 """What a scheduled report keeps between runs: a lock and the watermarks of incremental sheets.
 
-- ``RunLock``: an exclusive ``flock`` on ``.REPORT.lock`` beside the report file, taken without
-  waiting; a second run of the same report while one is going on gets ``RunLocked`` (exit 3).
-  The kernel releases it when the process ends, however it ends, so there are no stale locks.
-  The file stays (holding the pid of the last holder, for the message); it is never deleted
-  because deleting a lock file can let two runs lock two different files.
+- ``RunLock``: an exclusive lock on ``.REPORT.lock`` beside the report file (the ``filelock``
+  package: ``flock`` on Linux and macOS, ``msvcrt`` locking on Windows), taken without waiting;
+  a second run of the same report while one is going on gets ``RunLocked`` (exit 3). The
+  operating system releases it when the process ends, however it ends, so there are no stale
+  locks. Who holds it (pid, host, since when) is written to ``.REPORT.lock.owner`` for the
+  message; that file is removed on release and only read when the lock is taken.
 - ``ReportState``: ``REPORT.state.json`` beside the report file, written atomically after a
   successful run. A sheet with ``since: last_run`` keeps a watermark: the newest ``updated_at``
   it exported and the ids updated at that very time. The next run asks for records updated at
@@ -14,27 +15,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from concord_etl.crm.pages import timestamp
 from concord_etl.errors import ConfigError, RunLocked
-
-try:  # POSIX; the tool's scheduled runs target cron hosts
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from concord_etl.output.atomic import replace_file
 
 STATE_VERSION = 1
 
 
 def lock_path(report: Path) -> Path:
     return report.with_name(f".{report.name}.lock")
+
+
+def owner_path(report: Path) -> Path:
+    return report.with_name(f".{report.name}.lock.owner")
 
 
 def state_path(report: Path) -> Path:
@@ -47,41 +52,45 @@ class RunLock:
     def __init__(self, report: Path) -> None:
         self.report = Path(report)
         self.path = lock_path(self.report)
-        self._fd: int | None = None
+        self.owner = owner_path(self.report)
+        self._lock = FileLock(self.path, timeout=0)
 
     def __enter__(self) -> RunLock:
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            self._lock.acquire()
+        except Timeout:
+            holder = read_owner(self.owner)
+            who = f" ({holder})" if holder else ""
+            msg = f"another run of {self.report} is in progress{who}; lock {self.path}"
+            raise RunLocked(msg) from None
         except OSError as exc:
             msg = f"cannot create the lock file {self.path}: {exc.strerror or exc}"
             raise ConfigError(msg) from None
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                holder = _read_pid(fd)
-                os.close(fd)
-                who = f" (pid {holder})" if holder else ""
-                msg = (f"another run of {self.report} is in progress{who}; lock {self.path}. "
-                       "Try again when it has finished.")
-                raise RunLocked(msg) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
+        started = datetime.now().astimezone().isoformat(timespec="seconds")
+        with contextlib.suppress(OSError):  # only for the message of a refused run
+            _write_small(self.owner, f"pid {os.getpid()} on {socket.gethostname()} since {started}")
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # releases the flock
-            self._fd = None
+        with contextlib.suppress(OSError):
+            self.owner.unlink()
+        self._lock.release()
 
 
-def _read_pid(fd: int) -> int | None:
+def read_owner(path: Path) -> str | None:
+    """What the holder of a lock wrote about itself (``pid 12 on host since ...``), if anything."""
     try:
-        return int(os.pread(fd, 32, 0).decode().strip() or 0) or None
-    except (OSError, ValueError):
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
         return None
+    return text[:200] or None
+
+
+def _write_small(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    replace_file(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -148,14 +157,16 @@ class ReportState:
                 "last_run": self.last_run.isoformat() if self.last_run else None,
                 "output": self.output,
                 "watermarks": {name: mark.as_dict() for name, mark in self.watermarks.items()}}
-        tmp = target.with_name(f".{target.name}.tmp")
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "w", encoding="utf-8") as fh:
                 json.dump(data, fh, indent=2, sort_keys=True)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, target)
+            replace_file(tmp, target)
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
             msg = f"cannot write the report state {target}: {exc.strerror or exc}"
             raise ConfigError(msg) from None
         return target

@@ -46,6 +46,11 @@ class RowWork:
     previous: dict[str, Any] | None = None    # journal entry of an earlier attempt
     reported: bool = False                    # progress already counted this row
 
+    @property
+    def op_key(self) -> str:
+        """The journal key of this row's write (``row:17``)."""
+        return f"row:{self.row}"
+
     def reject(self, reason: str) -> None:
         self.action = "rejected"
         self.errors.append(reason)

@@ -1,7 +1,10 @@
 """Durable journal of an import: one SQLite file (WAL, ``synchronous=FULL``) per input + mapping.
 
-Every write the uploader makes is an *op* keyed by ``op_key`` (``row:17``,
-``create:companies:name:acme ltd``). Before requests go out, :meth:`Journal.begin` records their
+Every write the uploader makes is an *op* keyed by ``op_key``: ``row:17`` (the record of row 17
+of a one-resource mapping), ``row:17:contact`` (record ``contact`` of row 17 of a ``records:``
+mapping), ``row:17:deal:products`` (the deal's line items), ``create:companies:name:acme ltd``
+(a ``create_missing`` record). An op may name its ``resource`` and keep a ``before`` image of the
+fields it changes (room for undoing a run). Before requests go out, :meth:`Journal.begin` records their
 intents (state ``sent``) in one transaction; after the answer, :meth:`Journal.finish` records the
 outcome (group-committed: a crash may lose the last outcomes, never an intent). A crash at any
 instant therefore leaves each op either finished or ``sent`` — outcome unknown, to be
@@ -11,12 +14,18 @@ States: ``pending`` (planned), ``sent`` (intent written, outcome unknown), ``don
 ``rejected`` (the CRM refused the row), ``failed``, ``unverified`` (reconciliation could not
 tell), ``skipped``. Only what resuming needs is stored: row number, match key, payload hash,
 action, Concord id, errors. Never payloads, never the token.
+
+The ``meta`` table says whose journal it is (input and mapping hashes and names) and how its
+last run ended: ``run_state`` is ``running`` (with the ``pid``) while a run holds it,
+``finished`` or ``interrupted`` after; a run killed outright leaves ``running`` behind, which the
+next run reads as interrupted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -28,6 +37,7 @@ from typing import Any
 
 from concord_etl._version import __version__
 from concord_etl.errors import JournalError
+from concord_etl.load.journal_meta import FINISHED, INTERRUPTED, RUNNING, owner_message
 from concord_etl.redact import redact_data
 
 STATES = ("pending", "sent", "done", "rejected", "failed", "unverified", "skipped")
@@ -46,12 +56,17 @@ CREATE TABLE IF NOT EXISTS ops (
     concord_id   INTEGER,
     errors       TEXT,
     attempts     INTEGER NOT NULL DEFAULT 0,
-    updated_at   REAL NOT NULL
+    updated_at   REAL NOT NULL,
+    resource     TEXT,
+    before       TEXT
 );
 CREATE INDEX IF NOT EXISTS ops_state ON ops(state);
 """
+# Columns added after the first schema; journals made before them get them on open.
+_ADDED_COLUMNS = (("resource", "TEXT"), ("before", "TEXT"))
 _ORDER = "COALESCE(row, 9223372036854775807)"
-_COLUMNS = "op_key, row, match, payload_hash, state, action, concord_id, errors, attempts, updated_at"
+_COLUMNS = ("op_key, row, match, payload_hash, state, action, concord_id, errors, attempts,"
+            " updated_at, resource, before")
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,8 @@ class Op:
     row: int | None = None
     action: str | None = None                  # planned: create / update / delete ...
     state: str = "sent"
+    resource: str | None = None                # the CRM resource written
+    before: Mapping[str, Any] | None = None    # fields an update changes, as they were
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,8 @@ class OpRecord:
     errors: Any
     attempts: int
     updated_at: float
+    resource: str | None = None
+    before: dict[str, Any] | None = None
 
 
 def file_hash(path: str | Path, *, chunk_size: int = 1 << 20) -> str:
@@ -111,32 +130,54 @@ class Journal:
 
     @classmethod
     def open(cls, path: str | Path, *, input_hash: str, mapping_hash: str,
-             input_name: str | None = None, restart: bool = False) -> Journal:
+             input_name: str | None = None, restart: bool = False,
+             mapping_name: str | None = None, extra_meta: Mapping[str, str] | None = None
+             ) -> Journal:
         """Open (or create) the journal for this input and mapping.
 
-        A journal made for other content raises :class:`JournalError` unless ``restart``;
-        ``restart`` moves any existing journal aside (``<name>.<timestamp>.bak``) and starts
-        a fresh one.
+        A journal made for other content raises :class:`JournalError` (saying whether the input
+        or the mapping changed, and whether that run finished) unless ``restart``; ``restart``
+        moves any existing journal aside (``<name>.<timestamp>.bak``) and starts a fresh one.
+        Call it while holding the run's lock (``load.lock.RunLock``): opening is not meant to
+        race with another run of the same journal. ``extra_meta`` is stored on creation.
         """
         journal_path = Path(path)
         name = input_name or "the input file"
+        mapping_label = mapping_name or "the mapping"
         archived = None
         if journal_path.exists():
             if restart:
                 archived = _archive(journal_path)
             else:
-                _check_owner(journal_path, input_hash, mapping_hash, name)
+                _check_owner(journal_path, input_hash, mapping_hash, name, mapping_label)
         journal_path.parent.mkdir(parents=True, exist_ok=True)
         connection = _connect(journal_path)
         journal = cls(journal_path, connection, archived)
-        journal._start_run(input_hash, mapping_hash, name)
+        journal._start_run(input_hash, mapping_hash, name, mapping_label, extra_meta or {})
         return journal
 
     # -- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
+        """Commit what is buffered and close; a run not marked finished counts as interrupted."""
         with self._lock:
             self._flush()
+            try:
+                with self._db:
+                    self._db.execute(
+                        "UPDATE meta SET value = ? WHERE key = 'run_state' AND value = ?",
+                        (INTERRUPTED, RUNNING))
+                    self._db.execute("UPDATE meta SET value = '' WHERE key = 'pid'")
+            except sqlite3.Error:
+                pass  # the outcomes are committed; the state is only for messages
             self._db.close()
+
+    def finish_run(self) -> None:
+        """Mark the run finished (every row has its outcome); call before :meth:`close`."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock:
+            self._flush()
+            with self._db:
+                self._set_meta({"run_state": FINISHED, "finished_at": now})
 
     def __enter__(self) -> Journal:
         return self
@@ -144,18 +185,29 @@ class Journal:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _start_run(self, input_hash: str, mapping_hash: str, input_name: str) -> None:
+    def _start_run(self, input_hash: str, mapping_hash: str, input_name: str,
+                   mapping_name: str, extra: Mapping[str, str]) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._lock, self._db:
             rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
             if not rows:
-                now = datetime.now(UTC).isoformat(timespec="seconds")
                 self._db.executemany(
                     "INSERT INTO meta(key, value) VALUES (?, ?)",
                     [("schema", SCHEMA_VERSION), ("created_at", now), ("input_name", input_name),
                      ("input_hash", input_hash), ("mapping_hash", mapping_hash),
-                     ("tool_version", __version__), ("runs", "0")],
+                     ("tool_version", __version__), ("runs", "0"),
+                     ("mapping_name", mapping_name), *extra.items()],
                 )
             self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'runs'")
+            self._set_meta({"run_state": RUNNING, "pid": str(os.getpid()), "started_at": now,
+                            "finished_at": ""})
+
+    def _set_meta(self, values: Mapping[str, str]) -> None:
+        self._db.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            list(values.items()),
+        )
 
     @property
     def meta(self) -> dict[str, str]:
@@ -175,16 +227,18 @@ class Journal:
         for op in ops:
             _check_state(op.state)
             rows.append((op.op_key, op.row, _dumps(op.match), op.payload_hash, op.state,
-                         op.action, now))
+                         op.action, now, op.resource, _dumps(op.before)))
         with self._lock, self._db:
             self._write_outcomes()
             self._db.executemany(
                 "INSERT INTO ops(op_key, row, match, payload_hash, state, action, attempts,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)"
+                " updated_at, resource, before) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)"
                 " ON CONFLICT(op_key) DO UPDATE SET row = excluded.row, match = excluded.match,"
                 " payload_hash = excluded.payload_hash, state = excluded.state,"
                 " action = excluded.action, errors = NULL, attempts = ops.attempts + 1,"
-                " updated_at = excluded.updated_at",
+                " updated_at = excluded.updated_at,"
+                " resource = COALESCE(excluded.resource, ops.resource),"
+                " before = COALESCE(excluded.before, ops.before)",
                 rows,
             )
 
@@ -251,6 +305,20 @@ class Journal:
             self._flush()
             return dict(self._db.execute("SELECT state, COUNT(*) FROM ops GROUP BY state"))
 
+    def claimed(self, concord_ids: Iterable[int], *, resource: str) -> set[int]:
+        """Which of ``concord_ids`` (records of ``resource``) a finished op of this journal
+        already holds — e.g. notes other rows of the run created, when reconciling a note."""
+        ids = sorted({int(i) for i in concord_ids})
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            self._flush()
+            found = self._db.execute(
+                f"SELECT concord_id FROM ops WHERE concord_id IN ({marks}) AND resource = ?"
+                " AND state = 'done'", (*ids, resource)).fetchall()
+        return {int(r[0]) for r in found}
+
     def unfinished(self) -> list[OpRecord]:
         """Ops whose intent was written but whose outcome never was (state ``sent``)."""
         return list(self.iter_ops(states=("sent",)))
@@ -281,6 +349,11 @@ def _connect(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         connection.executescript(_SCHEMA)
+        present = {row[1] for row in connection.execute("PRAGMA table_info(ops)")}
+        for name, kind in _ADDED_COLUMNS:
+            if name not in present:
+                connection.execute(f"ALTER TABLE ops ADD COLUMN {name} {kind}")
+        connection.commit()
     except sqlite3.DatabaseError as exc:
         if _local_io_problem(exc):            # a full disk is not a broken journal
             message = (f"cannot use the journal {path}: {exc}; check that its folder has free "
@@ -296,7 +369,8 @@ def _local_io_problem(exc: sqlite3.DatabaseError) -> bool:
     return any(s in text for s in ("disk i/o", "disk is full", "unable to open", "readonly"))
 
 
-def _check_owner(path: Path, input_hash: str, mapping_hash: str, input_name: str) -> None:
+def _check_owner(path: Path, input_hash: str, mapping_hash: str, input_name: str,
+                 mapping_name: str) -> None:
     try:
         connection = sqlite3.connect(path, timeout=10.0)
         try:
@@ -307,14 +381,10 @@ def _check_owner(path: Path, input_hash: str, mapping_hash: str, input_name: str
         message = (f"the journal {path} cannot be read ({exc}); rerun with --restart to "
                    "start over")
         raise JournalError(message) from None
-    if meta.get("input_hash") != input_hash:
-        message = (f"{input_name} changed since the interrupted run (journal {path}); "
-                   "rerun with --restart to start over")
-        raise JournalError(message)
-    if meta.get("mapping_hash") != mapping_hash:
-        message = (f"the mapping changed since the interrupted run of {input_name} "
-                   f"(journal {path}); rerun with --restart to start over")
-        raise JournalError(message)
+    input_changed = meta.get("input_hash") != input_hash
+    if not input_changed and meta.get("mapping_hash") == mapping_hash:
+        return
+    raise JournalError(owner_message(meta, path, input_name, mapping_name, input_changed))
 
 
 def _archive(path: Path) -> Path:
@@ -350,6 +420,7 @@ def _loads(text: str | None) -> Any:
 
 
 def _record(row: tuple[Any, ...]) -> OpRecord:
-    op_key, number, match, p_hash, state, action, concord_id, errors, attempts, updated = row
+    (op_key, number, match, p_hash, state, action, concord_id, errors, attempts, updated,
+     resource, before) = row
     return OpRecord(op_key, number, _loads(match), p_hash, state, action, concord_id,
-                    _loads(errors), attempts, updated)
+                    _loads(errors), attempts, updated, resource, _loads(before))

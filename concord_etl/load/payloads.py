@@ -14,6 +14,7 @@ from typing import Any
 
 from concord_etl.crm.fields import FieldSpec, ResourceFields
 from concord_etl.crm.wire import as_datetime
+from concord_etl.mapping.model import basic_type
 from concord_etl.validate.transforms import is_empty
 
 Body = dict[str, Any]
@@ -76,7 +77,9 @@ def _same(value: Any, record: dict[str, Any], name: str, spec: FieldSpec | None)
     if name not in record and name not in _RELATION_KEYS:
         return False
     current = record.get(name)
-    kind = spec.type if spec else "Text"
+    if spec is not None and spec.type == "Domain":
+        return _host(current) == _host(value)
+    kind = basic_type(spec.type) if spec else "Text"
     if kind in ("Checkbox", "MultiSelect"):
         return _id_set(current) == _id_set(value)
     if kind == "Association" or name in _RELATION_KEYS:
@@ -95,6 +98,11 @@ def _same(value: Any, record: dict[str, Any], name: str, spec: FieldSpec | None)
     if kind == "Date":
         return _date_part(current) == _date_part(value)
     if kind == "DateTime":
+        return _instant(current) == _instant(value)
+    if kind == "DateOrDateTime":
+        if len(_text(value)) == 10 or len(_text(current)) == 10:
+            return _date_part(current) == _date_part(value) and len(_text(current)) == len(
+                _text(value))
         return _instant(current) == _instant(value)
     if kind == "Boolean":
         return _bool(current) == _bool(value)
@@ -177,6 +185,13 @@ def _scalar_id(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("id")
     return str(value)
+
+
+def _host(value: Any) -> str:
+    """A domain as Concord stores it: the host of an ``http(s)://`` URL, else the text."""
+    text = _text(value)
+    found = re.match(r"^https?://([^/?#:]+)", text, re.IGNORECASE)
+    return (found.group(1) if found else text).casefold()
 
 
 def _text(value: Any) -> str:

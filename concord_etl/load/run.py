@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from concord_etl.crm.fields import ResourceFields, parse_create_fields
+from concord_etl.crm.fields import ResourceFields
 from concord_etl.errors import AbortRun, WriteFailed
 from concord_etl.load.decide import Decider, RowWork
-from concord_etl.load.journal import Journal, file_hash
+from concord_etl.load.journal import Journal
+from concord_etl.load.lock import RunLock
 from concord_etl.load.payloads import jsonable
 from concord_etl.load.sender import Sender
-from concord_etl.mapping.model import Mapping
+from concord_etl.load.session import default_journal_path, default_results_path, open_run_journal
+from concord_etl.mapping.model import AnyMapping, Mapping, runs_as_records
 from concord_etl.output.paths import check_distinct, check_writable
-from concord_etl.output.results import ResultsWriter, results_path
+from concord_etl.output.results import ResultsWriter
 from concord_etl.read import Table
 from concord_etl.read.inputs import estimate_rows, open_input, raw_rows, results_writer
 from concord_etl.redact import redact_data
@@ -34,6 +36,7 @@ from concord_etl.validate.schema import build_validator
 
 if TYPE_CHECKING:
     from concord_etl.crm.client import ConcordClient
+    from concord_etl.load.record_output import RecordsSummary
 
 COUNTED = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
 
@@ -96,11 +99,6 @@ class ImportSummary:
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
-def default_journal_path(path: Path) -> Path:
-    """The journal lives beside the input: ``leads.csv`` → ``leads.csv.journal.sqlite``."""
-    return path.with_name(path.name + ".journal.sqlite")
-
-
 class Importer:
     """One import run. ``run()`` returns the summary; ``AbortRun`` carries it as ``.summary``."""
 
@@ -120,6 +118,7 @@ class Importer:
         self.progress = progress
         self.summary = ImportSummary(dry_run=self.options.dry_run)
         self.journal: Journal | None = None
+        self._lock: RunLock | None = None
         self._started = 0.0
         self._plan_file: Any = None
         self._live: Counter = Counter()
@@ -130,22 +129,17 @@ class Importer:
     # -- set-up ------------------------------------------------------------------------------
     def _open(self) -> tuple[Table, ResourceFields, Any]:
         table = open_input(self.path, self.mapping, sheet=self.options.sheet)
-        fields = parse_create_fields(
-            self.mapping.resource, self.client.create_fields(self.mapping.resource)
+        fields = self.client.resource_fields(
+            self.mapping.resource, updates=self.mapping.plans_updates
         )
         plan = build_validator(self.mapping, fields)
         return table, fields, plan
 
     def _open_journal(self) -> None:
-        path = self.options.journal_path or default_journal_path(self.path)
-        self.journal = Journal.open(
-            path,
-            input_hash=file_hash(self.path),
-            mapping_hash=self.mapping.digest,
-            input_name=str(self.path),
-            restart=self.options.restart,
+        self.journal, self._lock = open_run_journal(
+            self.path, self.mapping, self.options.journal_path, restart=self.options.restart
         )
-        self.summary.journal = str(path)
+        self.summary.journal = str(self.journal.path)
         self.sender = Sender(
             self.client, self.journal, self.mapping.resource,
             concurrency=self.options.concurrency, on_settled=self._emit_row,
@@ -154,8 +148,9 @@ class Importer:
     # -- the run -----------------------------------------------------------------------------
     def _stats(self) -> tuple[int, float]:
         stats = getattr(self.client, "stats", None)
+        pacer = getattr(self.client, "pacer", None)   # wall clock, not summed over threads
         return (int(getattr(stats, "requests", 0) or 0),
-                float(getattr(stats, "wait_seconds", 0.0) or 0.0))
+                float(getattr(pacer, "waited_wall", 0.0) or 0.0))
 
     def run(self) -> ImportSummary:
         self._started = time.monotonic()
@@ -182,9 +177,9 @@ class Importer:
             what = f"cannot write the journal {self.summary.journal}: {exc}"
         message = (f"{what}, after {sent} write(s) to the CRM; the journal knows what was sent "
                    "(rows whose answer could not be recorded are checked in the CRM before "
-                   "anything is sent again): free some space, then rerun the same command to "
-                   "resume")
+                   "anything is sent again)")
         error = WriteFailed(message)
+        error.hint = "free some space, then rerun the same command to resume"  # type: ignore[attr-defined]
         error.summary = self.summary  # type: ignore[attr-defined]
         return error
 
@@ -195,11 +190,12 @@ class Importer:
         excel = self.path.suffix.lower() not in (".csv", ".txt", ".tsv", ".tab")
         written = not options.dry_run or options.results_path is not None
         outputs: dict[str, Path | None] = {
-            "--results": (options.results_path or results_path(self.path, excel=excel))
+            "--results": (options.results_path
+                          or default_results_path(self.path, self.mapping, excel=excel))
             if written else None,
             "--plan": options.plan_path if options.dry_run else None,
             "--journal": None if options.dry_run
-            else options.journal_path or default_journal_path(self.path),
+            else options.journal_path or default_journal_path(self.path, self.mapping),
         }
         check_distinct(outputs, {"the input file": self.path,
                                  "the mapping": getattr(self.mapping, "path", None)})
@@ -209,11 +205,16 @@ class Importer:
 
     def _run(self) -> ImportSummary:
         self._check_paths()
-        table, fields, plan = self._open()
-        excel = table.format != "csv"
         if not self.options.dry_run:
             self._open_journal()
-        out_path = self.options.results_path or results_path(self.path, excel=excel)
+        try:
+            table, fields, plan = self._open()
+        except BaseException:
+            self._release()
+            raise
+        excel = table.format != "csv"
+        out_path = self.options.results_path or default_results_path(
+            self.path, self.mapping, excel=excel)
         write_results = not self.options.dry_run or self.options.results_path is not None
         writer = results_writer(out_path, table, self.mapping) if write_results else None
         if self.options.dry_run and self.options.plan_path:
@@ -251,8 +252,18 @@ class Importer:
         except BaseException:
             self._finish(writer, resolver)
             raise
+        if self.journal is not None:
+            self.journal.finish_run()
         self._finish(writer, resolver)
         return self.summary
+
+    def _release(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def _write_unprocessed(
         self, writer: ResultsWriter, frames: Iterator[Any], columns: list[str], seen: int
@@ -293,8 +304,7 @@ class Importer:
                 if self._plan_file is not None:
                     self._plan_file.close()
             finally:
-                if self.journal is not None:
-                    self.journal.close()
+                self._release()
 
     # -- rows --------------------------------------------------------------------------------
     def _rows(self, frame: Any, plan: Any) -> list[RowWork]:
@@ -428,11 +438,24 @@ class Importer:
 
 def run_import(
     path: str | Path,
-    mapping: Mapping,
+    mapping: AnyMapping,
     client: ConcordClient,
     options: ImportOptions | None = None,
     *,
     progress: ProgressFn | None = None,
-) -> ImportSummary:
-    """Validate, resolve and upload ``path`` through ``mapping``; resumable (see module doc)."""
+) -> ImportSummary | RecordsSummary:
+    """Validate, resolve and upload ``path`` through ``mapping``; resumable (see module doc).
+
+    A ``records:`` mapping (several records per row), a deals mapping with ``products:`` and
+    notes, activities or calls run through ``load.records`` (same options, a summary of the
+    same shape, per-record results).
+    """
+    if runs_as_records(mapping):
+        from concord_etl.load.records import run_records_import
+
+        return run_records_import(path, mapping, client, options, progress=progress)
+    assert isinstance(mapping, Mapping)
     return Importer(path, mapping, client, options, progress=progress).run()
+
+
+__all__ = ["ImportOptions", "ImportSummary", "Importer", "default_journal_path", "run_import"]

@@ -113,10 +113,11 @@ class Sender:
         keys = planner.reconcile_keys()
         ops = [
             Op(
-                op_key=f"row:{r.row}",
+                op_key=r.op_key,
                 row=r.row,
                 action="create" if r.action == "create" else "update",
                 match={k: jsonable(r.values.get(k)) for k in keys},
+                resource=self.resource,
             )
             for r in rows
         ]
@@ -125,11 +126,11 @@ class Sender:
     def _settle(self, row: RowWork) -> None:
         if row.action in ("created", "updated"):
             self.journal.finish(
-                f"row:{row.row}", "done", action=row.action, concord_id=row.record_id, row=row.row
+                row.op_key, "done", action=row.action, concord_id=row.record_id, row=row.row
             )
         elif row.action in ("rejected", "unverified"):
             self.journal.finish(
-                f"row:{row.row}", row.action, action=row.action,
+                row.op_key, row.action, action=row.action,
                 concord_id=row.record_id, errors=row.errors, row=row.row,
             )
         # failed rows keep their `sent` intent: the next run verifies and retries them

@@ -30,7 +30,8 @@ LOOKUP_KEYS = ("resource", "by", "create_missing", "scope")
 RELATED_RESOURCES = {
     "user_id": "users", "source_id": "sources", "industry_id": "industries",
     "country_id": "countries", "stage_id": "pipeline-stages", "pipeline_id": "pipelines",
-    "parent_company_id": "companies",
+    "parent_company_id": "companies", "activity_type_id": "activity-types",
+    "call_outcome_id": "call-outcomes",
     "companies": "companies", "contacts": "contacts", "deals": "deals",
 }
 FIXED_TYPES = {
@@ -39,13 +40,16 @@ FIXED_TYPES = {
        for name in RELATED_RESOURCES},
 }
 MULTI_VALUE_TYPES = (*MULTI_OPTION_TYPES, "Tags", "Association", "Phone")
-DATE_TYPES = ("Date", "DateTime")
+DATE_TYPES = ("Date", "DateTime", "DateOrDateTime")
 LOOKUP_TYPES = ("BelongsTo", "Association")
 LOOKUP_ALIASES = {
     "stage": "pipeline-stages", "stages": "pipeline-stages", "pipeline_stages": "pipeline-stages",
     "owner": "users", "owners": "users", "user": "users", "source": "sources",
     "industry": "industries", "country": "countries", "company": "companies",
     "contact": "contacts", "deal": "deals", "pipeline": "pipelines", "product": "products",
+    "activity_types": "activity-types", "activity-type": "activity-types",
+    "type": "activity-types", "call_outcomes": "call-outcomes", "outcome": "call-outcomes",
+    "outcomes": "call-outcomes",
 }
 
 _CUSTOM_FIELD = re.compile(r"cf_[a-z_]+")

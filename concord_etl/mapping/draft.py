@@ -1,16 +1,17 @@
-"""Draft a mapping YAML from a file's headers and the CRM's fields (``mapping init``).
+"""Draft a mapping YAML from a file's headers, sample values and the CRM's fields
+(``mapping init``).
 
-Each header is matched to a field by label, by attribute, by common synonyms and finally by
-a close spelling; the draft says in comments what each field expects and lists the headers
-it could not place, commented out, for the user to finish.
+Headers are matched as a person would (``headers.HeaderMatcher``): built-in fields first by
+exact or near-exact header, then custom fields; the sample values decide between id-like and
+name-like columns (``shapes``). Every mapped column gets its ``type:`` (so offline validation
+checks what the CRM would) and a comment saying why it was guessed; columns left out are
+listed, commented out, with the reason. The match key is one the resource really has.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -18,41 +19,22 @@ from typing import Any
 from concord_etl.crm.fields import FieldSpec, ResourceFields
 from concord_etl.errors import MappingError
 from concord_etl.mapping.columns import RELATED_RESOURCES, format_problem
-from concord_etl.mapping.model import LOOKUP_RESOURCES, MULTI_OPTION_TYPES, RESOURCES
+from concord_etl.mapping.headers import (
+    ROW_HEADERS,
+    Guess,
+    HeaderMatcher,
+    has_id_word,
+    norm,
+    words,
+)
+from concord_etl.mapping.model import (
+    LOOKUP_RESOURCES,
+    MULTI_OPTION_TYPES,
+    OPTION_TYPES,
+    RESOURCES,
+)
+from concord_etl.mapping.shapes import Shape, is_a_list, separator_in, shape_of, texts_of
 
-# normalised header → attribute, tried after labels and attributes.
-SYNONYMS = {
-    "email": "email", "mail": "email", "emailaddress": "email", "emailadresse": "email",
-    "mobile": "phones", "mobilephone": "phones", "mobilenumber": "phones", "cell": "phones",
-    "cellphone": "phones", "phone": "phones", "phonenumber": "phones", "telephone": "phones",
-    "tel": "phones", "workphone": "phones", "officephone": "phones", "businessphone": "phones",
-    "homephone": "phones", "otherphone": "phones", "phones": "phones",
-    "firstname": "first_name", "givenname": "first_name", "forename": "first_name",
-    "lastname": "last_name", "surname": "last_name", "familyname": "last_name",
-    "company": "companies", "companyname": "companies", "organisation": "companies",
-    "organization": "companies", "employer": "companies", "account": "companies",
-    "contact": "contacts", "contactemail": "contacts", "deal": "deals",
-    "owner": "user_id", "user": "user_id", "salesrep": "user_id", "assignedto": "user_id",
-    "accountmanager": "user_id", "source": "source_id", "leadsource": "source_id",
-    "stage": "stage_id", "dealstage": "stage_id", "pipelinestage": "stage_id",
-    "pipeline": "pipeline_id", "industry": "industry_id", "sector": "industry_id",
-    "country": "country_id", "countrycode": "country_id", "parentcompany": "parent_company_id",
-    "title": "job_title", "jobtitle": "job_title", "position": "job_title", "role": "job_title",
-    "website": "domain", "web": "domain", "domainname": "domain",
-    "address": "street", "streetaddress": "street", "zip": "postal_code",
-    "zipcode": "postal_code", "postcode": "postal_code", "region": "state",
-    "province": "state", "county": "state", "tags": "tags", "labels": "tags",
-    "closedate": "expected_close_date", "expectedclosedate": "expected_close_date",
-    "closingdate": "expected_close_date", "value": "amount", "dealvalue": "amount",
-    "id": "id", "concordid": "id", "recordid": "id",
-}
-RESOURCE_SYNONYMS = {
-    "companies": {"company": "name", "companyname": "name", "organisation": "name",
-                  "organization": "name", "account": "name", "accountname": "name"},
-    "deals": {"deal": "name", "dealname": "name", "opportunity": "name", "title": "name"},
-    "products": {"product": "name", "productname": "name", "price": "unit_price"},
-}
-MULTI_COLUMN_FIELDS = ("phones", "tags", "companies", "contacts", "deals")
 DATE_FORMATS = (
     "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%d/%m/%y",
     "%m/%d/%y", "%d.%m.%y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%Y%m%d",
@@ -64,7 +46,17 @@ DATETIME_FORMATS = (
 )
 TRUE_WORDS = ("yes", "y", "true", "t", "1", "x", "on", "ja", "oui", "si")
 FALSE_WORDS = ("no", "n", "false", "f", "0", "off", "nein", "non")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Match keys a person would choose, per resource (besides ``id`` and unique custom fields).
+MATCH_KEYS = {
+    "contacts": ("email",),
+    "companies": ("email",),
+    "products": ("sku", "name"),
+}
+# A key to suggest (in a comment) when none is mapped.
+SUGGESTED_KEYS = {"contacts": "email", "companies": "name", "deals": "name", "products": "sku"}
+EXTERNAL_ID_WORDS = ("external", "id", "reference", "ref", "account", "customer", "number",
+                     "code", "key")
+MAX_OPTIONS_LISTED = 50
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_ .()/'&+-]*")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 
@@ -88,19 +80,28 @@ def draft_mapping(
     if resource not in RESOURCES:
         raise MappingError(f"unknown resource {resource!r}; expected one of {', '.join(RESOURCES)}")
     sample = sample or {}
-    matcher = _Matcher(fields, resource)
+    matcher = HeaderMatcher(fields, resource)
     columns: list[_Column] = []
     seen: set[str] = set()
     for header in headers:
         column = _Column(header=str(header))
+        columns.append(column)
         if not column.header.strip() or column.header in seen:
             column.notes.append("empty header" if not column.header.strip() else "duplicate header")
-        else:
-            seen.add(column.header)
-            spec = matcher.match(column.header)
-            if spec is not None:
-                _propose(column, spec, fields, resource, list(sample.get(column.header) or ()))
-        columns.append(column)
+            continue
+        seen.add(column.header)
+        values = list(sample.get(column.header) or ())
+        shape = shape_of(values)
+        if norm(column.header) in ROW_HEADERS and shape.kind in ("row_numbers", "empty"):
+            column.notes.append("row numbers of the file, not data")
+            continue
+        guess = (matcher.match(column.header, shape, values)
+                 or _by_values(matcher, column.header, shape))
+        if guess is None:
+            column.notes.append(_left_out(matcher, column.header, shape, fields, resource))
+            continue
+        matcher.take(guess.spec)
+        _propose(column, guess, resource, values, shape)
     mapped = {c.attribute for c in columns}
     if "stage_id" in mapped and "pipeline_id" not in mapped and "pipeline_id" in fields:
         stage = next(c for c in columns if c.attribute == "stage_id")
@@ -114,117 +115,148 @@ def draft_mapping(
     return _render(columns, fields, resource)
 
 
-class _Matcher:
-    """Finds the field for a header; a field is used once (except multi-column fields)."""
-
-    def __init__(self, fields: ResourceFields, resource: str) -> None:
-        self.fields = fields
-        self.synonyms = {**SYNONYMS, **RESOURCE_SYNONYMS.get(resource, {})}
-        self.taken: set[str] = set()
-
-    def match(self, header: str) -> FieldSpec | None:
-        key = _norm(header)
-        found = (
-            self._first(lambda s: _norm(s.label) == key)
-            or self._first(lambda s: _norm(s.attribute) == key)
-            or self._synonym(header, key)
-            or self._first(lambda s: s.custom and _norm(s.attribute[3:]) == key)
-            or self._by_words(header)
-            or self._by_spelling(key)
-        )
-        if found is not None and found.attribute not in MULTI_COLUMN_FIELDS:
-            self.taken.add(found.attribute)
-        return found
-
-    def _free(self) -> list[FieldSpec]:
-        return [s for s in self.fields if s.attribute not in self.taken]
-
-    def _first(self, test: Any) -> FieldSpec | None:
-        return next((s for s in self._free() if test(s)), None)
-
-    def _synonym(self, header: str, key: str) -> FieldSpec | None:
-        attribute = self.synonyms.get(key)
-        if attribute is None and re.search(r"\b(phone|mobile|cell|tel)\b", header.lower()):
-            attribute = "phones"
-        if attribute == "id" and "id" not in self.taken:
-            self.taken.add("id")
-            return FieldSpec(attribute="id", label="ID", type="Id")
-        spec = self.fields.get(attribute) if attribute else None
-        return spec if spec is not None and spec.attribute not in self.taken else None
-
-    def _by_words(self, header: str) -> FieldSpec | None:
-        words = set(_words(header))
-        if not words:
-            return None
-        hits = [s for s in self._free() if words <= set(_words(s.label))]
-        return hits[0] if len(hits) == 1 else None
-
-    def _by_spelling(self, key: str) -> FieldSpec | None:
-        names = {_norm(s.label): s for s in self._free()}
-        close = difflib.get_close_matches(key, list(names), n=2, cutoff=0.85)
-        return names[close[0]] if len(close) == 1 else None
+# -- guesses from the values alone ---------------------------------------------------------------
 
 
-def _propose(column: _Column, spec: FieldSpec, fields: ResourceFields, resource: str,
-             values: list[object]) -> None:
+def _by_values(matcher: HeaderMatcher, header: str, shape: Shape) -> Guess | None:
+    """A column no header rule placed: e-mail addresses go to an e-mail field; an id of another
+    system to a unique text custom field (which re-imports can then match on)."""
+    free = matcher.free()
+    if shape.kind == "emails":
+        spec = next((s for s in free if s.type == "Email" and not s.custom), None) or next(
+            (s for s in free if s.type == "Email"), None)
+        if spec is not None:
+            return Guess(spec, f"its values are e-mail addresses ({shape.example})")
+    if shape.kind == "ids" or (has_id_word(header) and shape.kind in ("integers", "text")
+                               and shape.distinct > 1):
+        candidates = [s for s in free if s.custom and s.unique and s.type == "Text"]
+        ranked = sorted(candidates, key=lambda s: -len(set(words(s.label)) & set(EXTERNAL_ID_WORDS)))
+        if ranked and set(words(ranked[0].label)) & set(EXTERNAL_ID_WORDS):
+            spec = ranked[0]
+            return Guess(spec, f"an id from another system ({shape.example}): kept in the unique "
+                               f"field {spec.label!r}, so a re-import can match on it")
+    return None
+
+
+def _left_out(matcher: HeaderMatcher, header: str, shape: Shape, fields: ResourceFields,
+              resource: str) -> str:
+    if matcher.rejected:
+        return "; ".join(matcher.rejected)
+    if shape.kind == "ids" or has_id_word(header):
+        return (f"ids of another system ({shape.example or 'no sample'}); no free unique text "
+                f"field of {resource} to keep them in")
+    if shape.kind == "empty":
+        return f"no {resource} field matches the header, and the sample is empty"
+    return f"no {resource} field matches (`concord-etl fields {resource}` lists them)"
+
+
+# -- what each mapped column needs ---------------------------------------------------------------
+
+
+def _propose(column: _Column, guess: Guess, resource: str, values: list[object],
+             shape: Shape) -> None:
+    spec = guess.spec
     column.attribute = spec.attribute
+    column.entries["type"] = spec.type
+    column.notes.append(guess.why)
+    flags = [f for f, on in (("required", spec.required), ("unique", spec.unique)) if on]
+    if flags:
+        column.notes.append(", ".join(flags))
+    texts = texts_of(values)
     ftype = spec.type
-    note = ftype + (", required" if spec.required else "") + (", unique" if spec.unique else "")
-    column.notes.append(note)
-    texts = [str(v).strip() for v in values if isinstance(v, str) and str(v).strip()]
     if ftype == "Email":
         column.entries["transform"] = ["strip", "lower"]
+        if texts and shape.kind != "emails":
+            column.notes.append(f"but {texts[0]!r} is not an e-mail address: check the column")
     elif ftype == "Phone":
         column.entries["phone_type"] = _phone_type(column.header, resource)
     elif ftype in ("BelongsTo", "Association"):
-        _propose_lookup(column, spec, texts)
-    elif ftype in ("Date", "DateTime"):
+        _propose_lookup(column, spec, texts, shape)
+    elif ftype in ("Date", "DateTime", "DateOrDateTime"):
         _propose_format(column, ftype, values, texts)
     elif ftype == "Boolean":
         _propose_booleans(column, texts)
-    elif ftype in MULTI_OPTION_TYPES or ftype == "Tags":
-        column.entries["split"] = _separator(texts)
-    if spec.options:
-        labels = [o.name for o in spec.options]
-        shown = ", ".join(labels[:15]) + (", ..." if len(labels) > 15 else "")
-        column.notes.append(f"options: {shown}")
+    elif ftype in OPTION_TYPES:
+        _propose_options(column, spec, texts)
+    elif ftype == "Tags":
+        column.entries["split"] = separator_in(texts) or ","
     if spec.choices:
         column.notes.append(f"one of: {', '.join(spec.choices)}")
 
 
-def _propose_lookup(column: _Column, spec: FieldSpec, texts: list[str]) -> None:
+def _propose_lookup(column: _Column, spec: FieldSpec, texts: list[str], shape: Shape) -> None:
     related = spec.related or RELATED_RESOURCES.get(spec.attribute)
     if related not in LOOKUP_RESOURCES:
         column.notes.append(f"ids or names of {related or 'related records'}")
         return
     by = "name"
-    if related in ("users", "contacts") and _looks_like_emails(texts):
+    if shape.kind == "integers":
+        by = "id"
+        column.notes.append(f"numbers: taken as Concord ids of {related}")
+    elif related in ("users", "contacts") and shape.kind == "emails":
         by = "email"
+        column.notes.append(f"e-mail addresses of {related}")
+    elif related == "countries" and texts and all(re.fullmatch(r"[A-Z]{2,3}", t) for t in texts):
+        by = "iso_3166_2" if all(len(t) == 2 for t in texts) else "iso_3166_3"
+        column.notes.append("ISO country codes")
     lookup: dict[str, Any] = {"resource": related, "by": by}
     if related == "users" and by == "name":
-        column.notes.append("two users with one name reject the row; e-mails are safer")
-    if related == "companies":
+        column.notes.append("user names: two users with one name reject the row; e-mails are safer")
+    if related == "companies" and by == "name":
         lookup["create_missing"] = False
         column.notes.append("create_missing: true would create unknown companies")
-    if related == "countries":
+    if related == "countries" and by == "name":
         column.notes.append("country names; ISO codes (GB, GBR) are matched too")
+    if related in ("sources", "industries") and by == "name":
+        column.notes.append(f"unknown {related} are rejected; create_missing: true creates them "
+                            f"(as Concord would)")
     column.entries["lookup"] = lookup
-    if spec.type == "Association" and any(sep in t for t in texts for sep in ";|"):
-        column.entries["split"] = _separator(texts)
+    if spec.type == "Association":
+        sep = separator_in(texts)
+        plural = norm(column.header) in ("companies", "contacts", "deals")
+        if sep is not None and (is_a_list(texts, sep) or plural):
+            column.entries["split"] = sep
+            column.notes.append(f"several {related} per cell, separated by {sep!r}")
+        elif sep is not None:
+            column.notes.append(f"{sep!r} appears inside names, so cells are not split")
+
+
+def _propose_options(column: _Column, spec: FieldSpec, texts: list[str]) -> None:
+    labels = [o.name for o in spec.options]
+    if spec.type in MULTI_OPTION_TYPES:
+        known = {label.casefold() for label in labels}
+        best = None
+        for sep in (";", "|", ","):
+            parts = [p.strip().casefold() for t in texts for p in t.split(sep) if p.strip()]
+            if sep in "".join(texts) and parts and all(p in known for p in parts):
+                best = sep
+                break
+        column.entries["split"] = best or separator_in(texts) or ","
+    if labels and len(labels) <= MAX_OPTIONS_LISTED:
+        column.entries["options"] = labels
+    shown = ", ".join(labels[:15]) + (", ..." if len(labels) > 15 else "")
+    if shown:
+        column.notes.append(f"options: {shown}")
+    unknown = sorted({t for t in texts if spec.option_by_label(t) is None
+                      and not any(spec.option_by_label(p) for p in re.split(r"[;|,]", t))})
+    if unknown:
+        column.notes.append(f"not options yet: {', '.join(unknown[:5])} (create_options: true "
+                            f"would create them)")
 
 
 def _propose_format(column: _Column, ftype: str, values: list[object], texts: list[str]) -> None:
-    if not texts:
+    if not texts or any(isinstance(v, (date, datetime)) for v in values):
         typed = any(isinstance(v, (date, datetime)) for v in values)
         column.notes.append("dates typed by the sheet" if typed else "add format: for text dates")
         return
-    order = (*DATETIME_FORMATS, *DATE_FORMATS) if ftype == "DateTime" else (
-        *DATE_FORMATS, *DATETIME_FORMATS)
+    order = (*DATE_FORMATS, *DATETIME_FORMATS) if ftype == "Date" else (
+        *DATETIME_FORMATS, *DATE_FORMATS)
     fits = [f for f in order if format_problem(f) is None and _all_parse(texts, f)]
     if not fits:
         column.notes.append(f"could not guess the date format of {texts[0]!r}: add format:")
         return
     column.entries["format"] = fits[0]
+    column.notes.append(f"dates like {texts[0]!r}")
     if len(fits) > 1:
         column.notes.append(f"also reads as {fits[1]}: check")
 
@@ -254,17 +286,6 @@ def _phone_type(header: str, resource: str) -> str:
     return "work" if resource == "companies" else "mobile"
 
 
-def _separator(texts: list[str]) -> str:
-    counts = {sep: sum(t.count(sep) for t in texts) for sep in (";", "|", ",")}
-    best = max(counts, key=lambda s: counts[s])
-    return best if counts[best] else ","
-
-
-def _looks_like_emails(texts: list[str]) -> bool:
-    hits = sum(1 for t in texts if _EMAIL.fullmatch(t))
-    return hits > 0 and hits * 2 >= len(texts)
-
-
 def _all_parse(texts: list[str], fmt: str) -> bool:
     for text in texts:
         try:
@@ -274,23 +295,14 @@ def _all_parse(texts: list[str], fmt: str) -> bool:
     return True
 
 
-def _norm(text: str) -> str:
-    """Case, accents, spaces and punctuation do not count: "Télé-phone" → "telephone"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if ch.isalnum())
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in re.split(r"[^0-9a-z]+", text.casefold()) if len(w) >= 3]
-
-
 # --- rendering -------------------------------------------------------------------------------
 
 def _render(columns: list[_Column], fields: ResourceFields, resource: str) -> str:
     mapped = [c.attribute for c in columns if c.attribute]
     lines = [
         f"# Draft mapping for {resource}, written by `concord-etl mapping init`.",
-        "# Check every line before importing: lookups, formats and the commented-out columns.",
+        "# Each comment says why a column was guessed. Check every line before importing:",
+        "# lookups, formats, options and the columns left out (commented, with the reason).",
         "version: 1",
         f"resource: {resource}",
     ]
@@ -308,39 +320,46 @@ def _render(columns: list[_Column], fields: ResourceFields, resource: str) -> st
 
 
 def _render_match(resource: str, mapped: list[str], fields: ResourceFields) -> list[str]:
-    on = _match_field(resource, mapped, fields)
+    on, why = _match_field(resource, mapped, fields)
     if on is None:
+        suggestion = SUGGESTED_KEYS.get(resource)
+        if suggestion is None:
+            return [f"# match: {resource} have no unique field, so every row creates a new "
+                    "record."]
+        if suggestion in mapped:
+            hint = f"add `match: {{on: [{suggestion}]}}` to update records with the same {suggestion}"
+        else:
+            hint = f"map a {suggestion} column and add `match: {{on: [{suggestion}]}}`"
         return ["# match: no unique field is mapped, so every row creates a new record;",
-                "#   add `match: {on: [name]}` (or another mapped field) to update instead."]
+                f"#   {hint} instead."]
     return [
         "match:",
-        f"  on: [{_scalar(on)}]",
+        f"  on: [{_scalar(on)}]    # {why}",
         "  when_found: update     # update | skip | error",
         "  when_missing: create   # create | skip",
     ]
 
 
-def _match_field(resource: str, mapped: list[str], fields: ResourceFields) -> str | None:
+def _match_field(resource: str, mapped: list[str],
+                 fields: ResourceFields) -> tuple[str | None, str]:
     if "id" in mapped:
-        return "id"
+        return "id", "Concord ids: rows update those records"
     unique_custom = [a for a in mapped if (s := fields.get(a)) is not None and s.custom
                      and s.unique]
-    order: list[str] = []
-    if resource == "contacts":
-        order = ["email", *unique_custom]
-    elif resource == "companies":
-        order = [*unique_custom, "email"]
-    elif resource == "products":
-        order = [*unique_custom, "sku", "name"]
-    return next((a for a in order if a in mapped), None)
+    keys = MATCH_KEYS.get(resource, ())
+    order = [*keys, *unique_custom] if resource == "contacts" else [*unique_custom, *keys]
+    for attribute in order:
+        spec = fields.get(attribute)
+        if attribute in mapped and spec is not None:
+            unique = "a unique field" if spec.unique else "identifies a record"
+            return attribute, f"{spec.label} is {unique} of {resource}"
+    return None, ""
 
 
 def _entry(column: _Column) -> str:
     key = _scalar(column.header.replace("\n", " "))
     if column.attribute is None:
         return f"# {key}: ?"
-    if not column.entries:
-        return f"{key}: {column.attribute}"
     return f"{key}: {_flow({'field': column.attribute, **column.entries})}"
 
 
@@ -358,3 +377,4 @@ def _scalar(text: str) -> str:
     """A YAML scalar for ``text``: plain when unambiguous, else double-quoted."""
     plain = _PLAIN.fullmatch(text) and not text.endswith(" ") and text.lower() not in _RESERVED
     return text if plain else json.dumps(text, ensure_ascii=False)
+

@@ -26,6 +26,9 @@ WHEN_MISSING = ("create", "skip")
 # Fields several columns may feed at once (their values are merged into one list).
 MULTI_COLUMN_FIELDS = ("phones", "tags", "companies", "contacts", "deals")
 SUPPORTED_VERSION = 1
+# Sections of an import mapping read by ``mapping.records`` (several records per row, deal
+# products); ``load_mapping`` refuses them with a pointer there.
+IMPORT_ONLY_KEYS = ("records", "products")
 
 
 def load_mapping(path: str | Path) -> Mapping:
@@ -62,6 +65,13 @@ def _build(document: Document, path: Path | None) -> Mapping:
     if data is None:
         raise rules.error((), "empty mapping file; expected `version: 1`, `resource:` and `columns:`")
     top = rules.mapping(data, (), "a mapping file")
+    for section in IMPORT_ONLY_KEYS:
+        if section in top:
+            message = (
+                f"`{section}:` mappings are read by load_import_mapping (the import and validate "
+                "commands), not by load_mapping"
+            )
+            raise rules.error((section,), message)
     rules.keys(top, (), TOP_KEYS, required=("version", "resource", "columns"))
     version = _version(rules, top["version"])
     resource = rules.choice(top["resource"], ("resource",), RESOURCES, "resource")
@@ -149,8 +159,8 @@ def _delimiter(rules: DocumentChecker, value: Any, key: KeyPath) -> str:
     return value
 
 
-def _columns(rules: DocumentChecker, value: Any) -> tuple[ColumnSpec, ...]:
-    key: KeyPath = ("columns",)
+def _columns(rules: DocumentChecker, value: Any, key: KeyPath = ("columns",)
+             ) -> tuple[ColumnSpec, ...]:
     obj = rules.mapping(value, key, "spreadsheet columns mapped to CRM fields (`Header: field`)")
     if not obj:
         message = "no columns; map at least one spreadsheet column to a field, e.g. `E-mail: email`"
@@ -169,10 +179,10 @@ def _columns(rules: DocumentChecker, value: Any) -> tuple[ColumnSpec, ...]:
     return specs
 
 
-def _match(rules: DocumentChecker, value: Any, columns: tuple[ColumnSpec, ...]) -> MatchSpec:
+def _match(rules: DocumentChecker, value: Any, columns: tuple[ColumnSpec, ...],
+           key: KeyPath = ("match",)) -> MatchSpec:
     if value is None:
         return MatchSpec()
-    key: KeyPath = ("match",)
     obj = rules.mapping(value, key, "how rows find existing records (on, when_found, when_missing)")
     rules.keys(obj, key, MATCH_KEYS, required=("on",))
     on = _match_on(rules, obj["on"], (*key, "on"), columns)
@@ -215,10 +225,10 @@ def _match_on(
     return tuple(names)
 
 
-def _defaults(rules: DocumentChecker, value: Any) -> MappingProxyType:
+def _defaults(rules: DocumentChecker, value: Any, key: KeyPath = ("defaults",)
+              ) -> MappingProxyType:
     if value is None:
         return MappingProxyType({})
-    key: KeyPath = ("defaults",)
     obj = rules.mapping(value, key, "field → value used when the column is empty or absent")
     out: dict[str, Any] = {}
     for name, item in obj.items():

@@ -1,13 +1,20 @@
-"""Immutable model of a mapping file (README "Mapping reference"). No I/O here; see ``loader``."""
+"""Immutable model of a mapping file (README "Mapping reference"). No I/O here; see ``loader``.
+
+A mapping is either one resource (``Mapping``: ``resource:`` + ``columns:``) or several records
+per row (``RecordsMapping``: a ``records:`` block of named ``Mapping``s tied by ``link:``).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-RESOURCES = ("contacts", "companies", "deals", "products", "activities", "notes")
+RESOURCES = ("contacts", "companies", "deals", "products", "activities", "notes", "calls")
+# Resources without a natural key: each row creates one record, made exactly-once by the journal.
+KEYLESS_RESOURCES = ("notes", "activities", "calls")
 
 # Field types understood offline (``type:`` in a column) and reported by the CRM.
 # The first 15 are Concord's custom-field types; the rest describe built-in fields.
@@ -21,7 +28,20 @@ FIELD_TYPES = (
     "Tags",         # tags by name
     "Association",  # companies/contacts/deals: list of related record ids
     "Id",           # primary key (update by id)
+    "Domain",       # company domain (Concord keeps only the host of a URL)
+    "Editor",       # HTML text (activity description/note, note body)
+    "DateOrDateTime",  # activity due/end date: a date (all-day) or a date and time
+    "Reminder",     # minutes before an activity's due time
 )
+# How each type beyond the basic ones is checked, compared and exported: like this basic type.
+BEHAVES_LIKE = {
+    "Domain": "Text", "Editor": "Textarea", "Reminder": "Number",
+}
+
+
+def basic_type(ftype: str) -> str:
+    """``ftype`` itself, or the basic type it behaves like (``Editor`` → ``Textarea``)."""
+    return BEHAVES_LIKE.get(ftype, ftype)
 OPTION_TYPES = ("Select", "Radio", "Checkbox", "MultiSelect")
 MULTI_OPTION_TYPES = ("Checkbox", "MultiSelect")
 
@@ -31,7 +51,7 @@ PHONE_TYPES = ("mobile", "work", "other")
 # Resources a ``lookup:`` may resolve cells against.
 LOOKUP_RESOURCES = (
     "users", "sources", "industries", "countries", "companies", "contacts", "deals",
-    "pipeline-stages", "pipelines", "products",
+    "pipeline-stages", "pipelines", "products", "activity-types", "call-outcomes",
 )
 
 # Fields a ``lookup.by`` may name per resource (besides ``id`` and custom fields ``cf_*``).
@@ -46,6 +66,8 @@ LOOKUP_FIELDS = {
     "contacts": ("email", "full_name", "name"),
     "deals": ("name",),
     "products": ("name", "sku"),
+    "activity-types": ("name",),
+    "call-outcomes": ("name",),
 }
 # Related records that can be created from a name alone (``create_missing: true``).
 LOOKUP_CREATABLE = ("sources", "industries", "companies")
@@ -101,6 +123,41 @@ class SourceHints:
     delimiter: str = "auto"
 
 
+# A deal's line items (``products:``): the fields of one line of the deal's billable.
+LINE_FIELDS = (
+    "product_id", "name", "description", "unit_price", "qty", "unit", "tax_rate", "tax_label",
+    "discount_type", "discount_total", "note",
+)
+TAX_TYPES = ("exclusive", "inclusive", "no_tax")
+DISCOUNT_TYPES = ("fixed", "percent")
+
+
+@dataclass(frozen=True)
+class ProductLines:
+    """``products:`` of a deals mapping: one line item per row, sent to the deal's billable.
+
+    Rows naming the same deal (by its match key) add their lines to that one deal; a line is
+    matched to the deal's existing lines by product (or name), so re-imports never double it.
+    """
+
+    columns: tuple[ColumnSpec, ...]
+    defaults: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    tax_type: str | None = None               # exclusive | inclusive | no_tax (CRM default)
+    line: int | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.field for c in self.columns))
+
+
+def run_name(path: Path | None, fallback: str) -> str:
+    """A short name for the runs of a mapping: its file's stem (``companies.yaml`` →
+    ``companies``), else ``fallback``; safe in a file name."""
+    stem = path.stem if path is not None else ""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")
+    return name or fallback
+
+
 @dataclass(frozen=True)
 class Mapping:
     resource: str
@@ -111,6 +168,12 @@ class Mapping:
     version: int = 1
     path: Path | None = None
     digest: str = ""                          # sha256 of the canonical mapping content
+    products: ProductLines | None = None      # deals only: line items of the deal's billable
+
+    @property
+    def run_name(self) -> str:
+        """Names this mapping's journal and results files beside the input."""
+        return run_name(self.path, self.resource)
 
     def column(self, name: str) -> ColumnSpec:
         for spec in self.columns:
@@ -128,5 +191,89 @@ class Mapping:
             seen.setdefault(c.field, None)
         return tuple(seen)
 
+    @property
+    def plans_updates(self) -> bool:
+        """Whether an import may update existing records (matched and ``when_found: update``)."""
+        return bool(self.match.on) and self.match.when_found == "update"
+
     def default(self, field_name: str, fallback: Any = None) -> Any:
         return self.defaults.get(field_name, fallback)
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """One named record of a ``records:`` mapping, e.g. ``contact``.
+
+    ``mapping`` holds its resource, columns, match and defaults (and the file's reader hints);
+    ``link`` fills a field with the id of another record of the same row:
+    ``{"companies": "company"}``.
+    """
+
+    name: str
+    mapping: Mapping
+    link: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    line: int | None = None
+
+    @property
+    def resource(self) -> str:
+        return self.mapping.resource
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """The records this one links to (written before it on every row)."""
+        return tuple(dict.fromkeys(self.link.values()))
+
+
+@dataclass(frozen=True)
+class RecordsMapping:
+    """Several records per row: ``records`` in dependency order (a record after those it links)."""
+
+    records: tuple[RecordSpec, ...]
+    source: SourceHints = SourceHints()
+    version: int = 1
+    path: Path | None = None
+    digest: str = ""
+
+    def record(self, name: str) -> RecordSpec:
+        for spec in self.records:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.records)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every input column some record reads, in order of first use."""
+        seen: dict[str, None] = {}
+        for spec in self.records:
+            for column in spec.mapping.columns:
+                seen.setdefault(column.column, None)
+            for column in spec.mapping.products.columns if spec.mapping.products else ():
+                seen.setdefault(column.column, None)
+        return tuple(seen)
+
+    @property
+    def run_name(self) -> str:
+        return run_name(self.path, "records")
+
+
+AnyMapping = Mapping | RecordsMapping
+
+
+def runs_as_records(mapping: AnyMapping) -> bool:
+    """Whether an import of ``mapping`` runs through the multi-record engine: a ``records:``
+    mapping, a deals mapping with line items, or notes/activities/calls (no natural key)."""
+    if isinstance(mapping, RecordsMapping):
+        return True
+    return mapping.products is not None or mapping.resource in KEYLESS_RESOURCES
+
+
+def as_records(mapping: AnyMapping) -> RecordsMapping:
+    """A ``RecordsMapping``; a one-resource mapping becomes one unnamed record."""
+    if isinstance(mapping, RecordsMapping):
+        return mapping
+    return RecordsMapping(records=(RecordSpec(name="", mapping=mapping),), source=mapping.source,
+                          version=mapping.version, path=mapping.path, digest=mapping.digest)

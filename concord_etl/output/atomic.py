@@ -1,26 +1,67 @@
 """Atomic files: write into a temp file beside the target, rename it into place on success.
 
 A failed or interrupted run never leaves a half-written file, and an existing target is
-untouched until the rename.
+untouched until the rename. Portable: ``os.replace`` is atomic on Linux, macOS and Windows
+(same folder, same volume). On Windows a file that another program (an antivirus scan, a
+search indexer, Excel) has open for a moment refuses the rename with a sharing violation, so
+the rename is retried briefly; a target that stays open (the workbook is open in Excel) ends
+in a clear error and the temp file is removed. On POSIX the folder is also synced, so the
+rename itself survives a power cut.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from concord_etl.errors import ConfigError
 
-__all__ = ["atomic_output"]
+__all__ = ["atomic_output", "replace_file"]
+
+WINDOWS = sys.platform == "win32"
+REPLACE_ATTEMPTS = 10      # Windows: about two seconds in all
+REPLACE_PAUSE = 0.2
 
 
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def replace_file(source: str | os.PathLike[str], target: str | os.PathLike[str], *,
+                 windows: bool = WINDOWS, attempts: int = REPLACE_ATTEMPTS,
+                 pause: float = REPLACE_PAUSE) -> None:
+    """``os.replace(source, target)``, retried on Windows while another program holds a handle.
+
+    Raises ``PermissionError`` when the target stays locked (e.g. open in Excel).
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            os.replace(source, target)
+            break
+        except PermissionError:
+            if not windows or attempt == attempts:
+                raise
+            time.sleep(pause)
+    _sync_folder(Path(target).parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder so a rename in it is durable (POSIX; Windows has no folder handles)."""
+    if WINDOWS:
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 @contextlib.contextmanager
@@ -45,9 +86,15 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        with open(tmp, "rb") as fh:
+        with open(tmp, "r+b") as fh:     # Windows flushes only handles open for writing
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        try:
+            replace_file(tmp, target)
+        except PermissionError as exc:
+            why = ("; is it open in another program (Excel)? Close it and run again"
+                   if WINDOWS else "")
+            msg = f"cannot replace {target}: {exc.strerror or exc}{why}"
+            raise ConfigError(msg) from None
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 import os
 import pickle
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -37,14 +38,27 @@ FLAGGED = frozenset({"rejected", "failed", "unverified", "reject", "pending"})
 META_COLUMNS = ("_row", "_action", "_concord_id", "_errors")
 EXCEL_FORMATS = frozenset({"xlsx", "xlsm", "xls", "ods"})
 
-# One buffered result: (row_no, seq, action, concord_id, errors, values)
-_Entry = tuple[int, int, str, Any, tuple[str, ...], tuple[Any, ...]]
+# One buffered result: (row_no, seq, action, concord_id, errors, values); a multi-record
+# writer keeps a tuple of per-record cells in ``action``.
+_Entry = tuple[int, int, Any, Any, tuple[str, ...], tuple[Any, ...]]
 
 
-def results_path(input_path: str | os.PathLike[str], *, excel: bool) -> Path:
-    """Default results file beside the input: ``leads.csv`` → ``leads.results.csv``."""
+def results_path(input_path: str | os.PathLike[str], *, excel: bool, tag: str | None = None
+                 ) -> Path:
+    """Default results file beside the input: ``leads.csv`` → ``leads.results.csv``, or with
+    the run's ``tag`` (the mapping's name) ``leads.companies.results.csv``.
+
+    A results file imported again with the same mapping gets ``.results`` appended once more
+    (``leads.companies.results.results.csv``), never the tag twice; an input already named
+    after the mapping keeps its name (``deals.csv`` + ``deals.yaml`` → ``deals.results.csv``).
+    """
     source = Path(input_path)
-    return source.with_name(f"{source.stem}.results.{'xlsx' if excel else 'csv'}")
+    extension = "xlsx" if excel else "csv"
+    stem = source.stem
+    named = stem == tag or stem.endswith(f".{tag}")
+    if tag and not named and not re.search(rf"\.{re.escape(tag)}\.results(?:\.results)*$", stem):
+        stem = f"{stem}.{tag}"
+    return source.with_name(f"{stem}.results.{extension}")
 
 
 class ResultsWriter:
@@ -75,7 +89,7 @@ class ResultsWriter:
         self.delimiter = delimiter
         self.counts: Counter[str] = Counter()
         all_columns = [str(c) for c in input_columns]
-        self._keep = [i for i, c in enumerate(all_columns) if c not in META_COLUMNS]
+        self._keep = [i for i, c in enumerate(all_columns) if not self._is_meta(c)]
         self.input_columns = [all_columns[i] for i in self._keep]
         self._n_all = len(all_columns)
         self._chunk_rows = max(1, chunk_rows)
@@ -85,9 +99,30 @@ class ResultsWriter:
         self._seq = 0
         self._closed = False
 
+    # The outcome columns; ``output.record_results`` has one pair per record of a row.
+    meta_columns: tuple[str, ...] = META_COLUMNS
+
+    def _is_meta(self, column: str) -> bool:
+        """An input column this writer writes itself (dropped from a results file read back)."""
+        return column in META_COLUMNS or column in self.meta_columns
+
+    def _meta_cells(self, action: Any, concord_id: Any) -> list[Any]:
+        return [action, concord_id]
+
+    def _meta_defs(self) -> list[ColumnDef]:
+        return [ColumnDef("_action", "text"), ColumnDef("_concord_id", "integer")]
+
+    def _check_action(self, row_no: int, action: Any) -> None:
+        if not isinstance(action, str) or not action:
+            msg = f"row {row_no}: action must be a word such as {', '.join(ACTIONS)}; got {action!r}"
+            raise ValueError(msg)
+
+    def _is_flagged(self, row: Sequence[Any]) -> bool:
+        return row[1] in FLAGGED
+
     @property
     def columns(self) -> list[str]:
-        return [*META_COLUMNS, *self.input_columns]
+        return [*self.meta_columns, *self.input_columns]
 
     def add(
         self,
@@ -101,9 +136,7 @@ class ResultsWriter:
         if self._closed:
             msg = f"results file {self.path} is already closed"
             raise RuntimeError(msg)
-        if not isinstance(action, str) or not action:
-            msg = f"row {row_no}: action must be a word such as {', '.join(ACTIONS)}; got {action!r}"
-            raise ValueError(msg)
+        self._check_action(row_no, action)
         if isinstance(errors, str):
             errors = [errors]
         entry: _Entry = (
@@ -115,7 +148,7 @@ class ResultsWriter:
             self._values(raw),
         )
         self._seq += 1
-        self.counts[action] += 1
+        self.counts[action if isinstance(action, str) else "records"] += 1
         self._buffer.append(entry)
         if len(self._buffer) >= self._chunk_rows:
             self._spill()
@@ -157,7 +190,8 @@ class ResultsWriter:
 
     def _rows(self, joiner: str) -> Iterator[list[Any]]:
         for row_no, _seq, action, concord_id, errors, values in self._sorted():
-            yield [row_no, action, concord_id, joiner.join(errors) or None, *values]
+            yield [row_no, *self._meta_cells(action, concord_id), joiner.join(errors) or None,
+                   *values]
 
     def close(self) -> Path:
         """Write the results file (atomically) and return its path."""
@@ -182,14 +216,13 @@ class ResultsWriter:
     def _write_xlsx(self) -> None:
         columns = [
             ColumnDef("_row", "integer"),
-            ColumnDef("_action", "text"),
-            ColumnDef("_concord_id", "integer"),
+            *self._meta_defs(),
             ColumnDef("_errors", "text", width=50, wrap=True),
             *(ColumnDef(c, "text") for c in self.input_columns),
         ]
         with WorkbookWriter(self.path) as workbook:
             workbook.add_sheet(
-                self.sheet, columns, self._rows("\n"), highlight=_flagged,
+                self.sheet, columns, self._rows("\n"), highlight=self._is_flagged,
             )
 
     def _write_csv(self) -> None:
@@ -221,10 +254,6 @@ class ResultsWriter:
 
 def _order(entry: _Entry) -> tuple[int, int]:
     return entry[0], entry[1]
-
-
-def _flagged(row: Sequence[Any]) -> bool:
-    return row[1] in FLAGGED
 
 
 def _read_run(path: Path) -> Iterator[_Entry]:

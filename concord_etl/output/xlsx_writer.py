@@ -244,16 +244,7 @@ class WorkbookWriter:
         return stats
 
     def _column_width(self, index: int, col: ColumnDef, sample: list[Row]) -> float:
-        if col.width is not None:
-            return col.width
-        header = text_width(col.name) * 1.1 + 3.0  # bold text + autofilter button
-        content = 0.0
-        for row in sample:
-            if index < len(row):
-                content = max(content, value_width(row[index], col))
-        width = max(header, content + 2.0, self.min_width)
-        width = min(width, self.max_width)
-        return max(width, _KIND_MIN_WIDTH.get(col.kind, 0.0))
+        return column_width(index, col, sample, self.min_width, self.max_width)
 
     def add_key_value_sheet(
         self, name: str, pairs: Mapping[str, Any] | Iterable[tuple[str, Any]]
@@ -370,6 +361,21 @@ class _SheetPart:
     def finish(self, next_row: int) -> None:
         if self.ws is not None and self.columns:
             self.ws.autofilter(0, 0, max(next_row - 1, 0), len(self.columns) - 1)
+
+
+def column_width(index: int, col: ColumnDef, sample: Sequence[Row], min_width: float,
+                 max_width: float) -> float:
+    """A column's width from its header and the sampled rows (``col.width`` when set)."""
+    if col.width is not None:
+        return col.width
+    header = text_width(col.name) * 1.1 + 3.0  # bold text + autofilter button
+    content = 0.0
+    for row in sample:
+        if index < len(row):
+            content = max(content, value_width(row[index], col))
+    width = max(header, content + 2.0, min_width)
+    width = min(width, max_width)
+    return max(width, _KIND_MIN_WIDTH.get(col.kind, 0.0))
 
 
 def _clamp(value: float, low: float, high: float) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import billable as bill
 from . import customfields as cfs
 from . import seeds
 from .exchange import Request, Response
@@ -84,6 +85,9 @@ def state(app: App) -> dict[str, Any]:
                                 sorted(store.table("custom_fields").values(), key=lambda r: r["id"])]
         out["options"] = sorted(store.table("options").values(), key=lambda r: r["id"])
         out["tags"] = sorted(store.table("tags").values(), key=lambda r: r["id"])
+        out["billables"] = {str(d["id"]): bill.show(store, d) for d in
+                            sorted(store.table("deals").values(), key=lambda r: r["id"])
+                            if bill.count(store, int(d["id"]))}
         out["settings"] = store.meta.get("settings", {})
     return out
 

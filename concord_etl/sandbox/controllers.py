@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import billable as bill
+from . import catalogs, records, values
 from . import customfields as cfs
-from . import records, values
 from . import relations as rel
 from . import search as crit
 from .descriptors import descriptors
@@ -149,14 +150,28 @@ def _check_in_use(app: App, req: Request, resource: Resource, row: Row) -> None:
 def create_fields(app: App, req: Request) -> Response:
     resource = _resource(req)
     with app.store.lock:
-        return Response(200, descriptors(app.store, resource), resource=resource.name)
+        body = descriptors(app.store, resource, form="create", intent=req.query.get("intent"),
+                           user=req.user)
+        return Response(200, body, resource=resource.name)
+
+
+def form_fields(app: App, req: Request) -> Response:
+    """``/api/fields/{resource}/create|update``: the same descriptors without a record."""
+    resource = _resource(req)
+    form = "update" if req.path.rstrip("/").endswith("/update") else "create"
+    with app.store.lock:
+        body = descriptors(app.store, resource, form=form, intent=req.query.get("intent"),
+                           user=req.user)
+        return Response(200, body, resource=resource.name)
 
 
 def update_fields(app: App, req: Request) -> Response:
     resource = _resource(req)
     with app.store.lock:
-        _find(app, resource, req.params["id"])
-        return Response(200, descriptors(app.store, resource), resource=resource.name)
+        row = _find(app, resource, req.params["id"])
+        body = descriptors(app.store, resource, form="update", intent=req.query.get("intent"),
+                           user=req.user, record=row)
+        return Response(200, body, resource=resource.name)
 
 
 def associated_index(app: App, req: Request) -> Response:
@@ -170,6 +185,32 @@ def associated_index(app: App, req: Request) -> Response:
         rows = [r for i in ids if (r := app.store.get(related.name, i)) and not r.get("deleted_at")]
         path = f"/api/{resource.name}/{row['id']}/{related.name}"
         return _page(app, req, related, rows, path)
+
+
+def _billable_deal(app: App, req: Request) -> tuple[Resource, Row]:
+    resource = _resource(req)
+    if resource.name != "deals":        # documents are not emulated
+        raise HttpError(404, {"message": ""})
+    return resource, _find(app, resource, req.params["id"])
+
+
+def billable_show(app: App, req: Request) -> Response:
+    with app.store.lock:
+        resource, deal = _billable_deal(app, req)
+        return Response(200, bill.show(app.store, deal), resource=resource.name,
+                        record_id=int(deal["id"]))
+
+
+def billable_save(app: App, req: Request) -> Response:
+    body = req.json()
+    records.check_body(body)
+    with app.store.lock:
+        resource, deal = _billable_deal(app, req)
+        plan = bill.check(app.store, deal, body or {})
+        with app.store.transaction():
+            bill.save(app.store, deal, plan)
+        return Response(200, bill.show(app.store, deal), resource=resource.name,
+                        record_id=int(deal["id"]))
 
 
 # ---------------------------------------------------------------------- trash
@@ -291,6 +332,10 @@ def countries(app: App, req: Request) -> Response:
 
 def timezones(app: App, req: Request) -> Response:
     return Response(200, list(values.timezones()), resource="timezones")
+
+
+def currencies(app: App, req: Request) -> Response:
+    return Response(200, catalogs.currencies(), resource="currencies")
 
 
 # ---------------------------------------------------------------- custom fields

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import billable as bill
 from . import customfields as cfs
 from . import relations as rel
 from . import values
@@ -30,6 +31,7 @@ class Plan:
     phones: list[dict[str, str]] | None = None
     tags: list[str] | None = None
     links: dict[str, list[Any]] = field(default_factory=dict)       # resource -> keys
+    billable: dict[str, Any] | None = None                          # deals: checked line items
 
 
 def create(store: Store, resource: Resource, body: Any, user: Row) -> Row:
@@ -75,7 +77,11 @@ def _validate(store: Store, resource: Resource, body: Any, record: Row, creating
         for cf in sorted(cfs.definitions(store, resource.name), key=lambda c: c["id"]):
             _custom(store, resource, cf, data, record, creating, plan, errors)
     _resource_rules(store, resource, data, record, plan, errors)
+    if resource.name == "deals" and data.get("billable") is not None:
+        plan.billable = _deal_billable(store, data["billable"], record, plan, creating, errors)
     errors.raise_if_any()
+    if resource.name in ("notes", "calls"):
+        _check_via(store, plan, record)
     if "associations" in data:
         for name, keys in rel.association_object(resource, data["associations"]).items():
             plan.links.setdefault(name, []).extend(keys)
@@ -107,6 +113,13 @@ def _field(store: Store, resource: Resource, fld: Field, label: str, data: dict[
     elif fld.type == "Association":
         if value is not None:
             plan.links.setdefault(attr, []).extend(rel.split_keys(value))
+    elif fld.type == "Guests":
+        if value is not None:
+            guests = rel.parse_guests(store, value)
+            if guests is None:
+                errors.add(attr, f"The {label} field must be an array.")
+            else:
+                plan.values[attr] = guests
     elif value is None:
         plan.values[attr] = None
     elif fld.type == "BelongsTo":
@@ -123,6 +136,9 @@ def _field(store: Store, resource: Resource, fld: Field, label: str, data: dict[
 
 
 def _belongs_to(store: Store, fld: Field, value: Any, plan: Plan, errors: ErrorBag) -> None:
+    if fld.ids_only and values.parse_int(value) is None:
+        errors.add(fld.attribute, f"The {fld.label} field must be a number.")
+        return
     rid, new_name, err = rel.resolve_belongs_to(store, fld, value)
     if err:
         errors.add(fld.attribute, err)
@@ -223,6 +239,51 @@ def _resource_rules(store: Store, resource: Resource, data: dict[str, Any], reco
         end = plan.values.get("end_date", record.get("end_date"))
         if due and end and end[:10] < due[:10]:
             errors.add("end_date", "The End Date field must be a date after or equal to Due Date.")
+        elif due and end and len(due) > 10 and len(end) == 10 and end != due[:10]:
+            errors.add("end_date", "The End Date must be the same day as the Due Date when only "
+                                   "the Due Date has a time.")
+    if resource.name == "calls":
+        for one, other, label in (("via_resource", "via_resource_id", "Via Resource ID"),
+                                  ("via_resource_id", "via_resource", "Via Resource")):
+            if not is_empty(data.get(one)) and is_empty(data.get(other)) \
+                    and not errors.has(other):
+                errors.add(other, f"The {label} field is required when "
+                                  f"{one.replace('_', ' ').title()} is present.")
+
+
+def _check_via(store: Store, plan: Plan, record: Row) -> None:
+    """Notes and calls are authorised through ``via_resource``: it must be a visible record."""
+    via = plan.values.get("via_resource", record.get("via_resource"))
+    via_id = plan.values.get("via_resource_id", record.get("via_resource_id"))
+    number = values.parse_int(via_id)
+    if is_empty(via) or number is None:
+        return
+    target = RESOURCE_MODELS.get(str(via))
+    row = store.get(str(via), number)
+    if row is None or row.get("deleted_at"):
+        raise HttpError(404, {"message": f"No query results for model [{target}] {via_id}"})
+
+
+RESOURCE_MODELS = {
+    "contacts": "Modules\\Contacts\\Models\\Contact",
+    "companies": "Modules\\Contacts\\Models\\Company",
+    "deals": "Modules\\Deals\\Models\\Deal",
+}
+
+
+def _deal_billable(store: Store, body: Any, record: Row, plan: Plan, creating: bool,
+                   errors: ErrorBag) -> dict[str, Any] | None:
+    """A deal's ``billable`` key: saved on create only with products, on update always."""
+    try:
+        checked = bill.check(store, record if record.get("id") else None, body, "billable.")
+    except HttpError as exc:
+        for key, messages in (exc.body.get("errors") or {}).items():
+            for text in messages:
+                errors.add(key, text)
+        return None
+    if creating and not checked["products"]:
+        return None
+    return checked
 
 
 def _status_lock(record: Row, plan: Plan) -> None:
@@ -249,10 +310,15 @@ def _apply(store: Store, resource: Resource, record: Row, plan: Plan, user: Row,
         record["tags"] = rel.tag_ids(store, resource.tag_type, plan.tags)
     links = {name: rel.resolve_association_keys(store, name, keys)
              for name, keys in plan.links.items()}
+    if resource.name == "deals" and not creating and "amount" in plan.values \
+            and bill.count(store, int(record["id"])):
+        record["amount"] = before.get("amount")   # read-only once the deal has products
     if creating or record != before or links:
         record["updated_at"] = now
     store.put(resource.name, record)
     rel.apply_links(store, resource, record, links, creating)
+    if plan.billable is not None:
+        bill.save(store, record, plan.billable)
 
 
 def _defaults(store: Store, resource: Resource, record: Row, user: Row, now: str) -> None:
@@ -273,7 +339,7 @@ def _defaults(store: Store, resource: Resource, record: Row, user: Row, now: str
         task = rel.by_label(store, "activity-types", "Task")
         record.update(activity_type_id=task, reminder_minutes_before=30, is_completed=False,
                       created_by=user["id"])
-    elif name == "notes":
+    elif name in ("notes", "calls"):
         record["user_id"] = user["id"]
     elif name == "pipeline-stages":
         record["display_order"] = len(store.table("pipeline-stages")) + 1

@@ -207,3 +207,33 @@ def apply_links(store: Store, resource: Resource, record: Row,
                     store.unlink(me, (related, old))
         for rid in ids:
             store.link(me, (related, rid))
+
+
+# ------------------------------------------------------------------------ guests
+GUEST_RESOURCES = ("users", "contacts")
+
+
+def parse_guests(store: Store, value: Any) -> dict[str, list[int]] | None:
+    """Activity guests ``{users: [ids], contacts: [ids]}``; unknown ids are dropped."""
+    if not isinstance(value, dict):
+        return None
+    out: dict[str, list[int]] = {}
+    for name in GUEST_RESOURCES:
+        ids = [values.parse_int(i) for i in split_keys(value.get(name) or [])]
+        out[name] = [i for i in dict.fromkeys(ids)
+                     if i is not None and (row := store.get(name, i)) is not None
+                     and not row.get("deleted_at")]
+    return out
+
+
+def guests_json(store: Store, guests: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for name in GUEST_RESOURCES:
+        for gid in (guests or {}).get(name) or ():
+            row = store.get(name, gid)
+            if row is None:
+                continue
+            shown = row.get("name") if name == "users" else full_name(row)
+            out.append({"id": gid, "resource_name": name, "display_name": shown,
+                        "email": row.get("email")})
+    return out

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from . import catalogs, records, values
 from . import customfields as cfs
-from . import records, values
 from .resources import RESOURCES
 from .store import Store
 from .validation import HttpError
@@ -17,6 +17,11 @@ ACTIVITY_TYPES = (
     ("Call", "phone", "#a3e635", "call"), ("Meeting", "users", "#64748b", "meeting"),
     ("Task", "calendar", "#f43f5e", "task"), ("Email", "mail", "#818cf8", "email"),
     ("Deadline", "clock", "#f59e0b", "deadline"),
+)
+CALL_OUTCOMES = (
+    ("No Answer", "#f43f5e"), ("Busy", "#f59e0b"), ("Wrong Number", "#64748b"),
+    ("Unavailable", "#818cf8"), ("Left voice message", "#a3e635"),
+    ("Moved conversation forward", "#22c55e"),
 )
 
 
@@ -42,10 +47,9 @@ def load(spec: Any) -> dict[str, Any]:
 
 
 def _empty(demo: dict[str, Any]) -> dict[str, Any]:
-    """User 1, the default pipeline, the sources and the countries of the demo seed."""
+    """User 1, the default pipeline and the sources of the demo seed (countries: all)."""
     return {"users": demo["users"][:1], "pipelines": demo["pipelines"][:1],
-            "sources": demo["sources"], "countries": demo["countries"],
-            "settings": demo.get("settings", {})}
+            "sources": demo["sources"], "settings": demo.get("settings", {})}
 
 
 def reset(store: Store, spec: Any) -> None:
@@ -60,20 +64,28 @@ def apply(store: Store, seed: dict[str, Any]) -> None:
         now = values.stamp()
         _users(store, seed.get("users") or [], now)
         _pipelines(store, seed.get("pipelines") or [], now)
-        for key, coll in (("sources", "sources"), ("industries", "industries"),
-                          ("countries", "countries")):
+        for key, coll in (("sources", "sources"), ("industries", "industries")):
             for item in seed.get(key) or []:
                 _put(store, coll, dict(item), now)
+        # Every install ships all ISO 3166 countries; a seed may give its own list instead.
+        countries = seed.get("countries")
+        for item in catalogs.countries() if countries is None else countries:
+            _put(store, "countries", dict(item), now)
         types = seed.get("activity_types") or [
             {"name": n, "icon": i, "swatch_color": c, "flag": f} for n, i, c, f in ACTIVITY_TYPES]
         for item in types:
             _put(store, "activity-types", dict(item), now)
+        outcomes = seed.get("call_outcomes") or [
+            {"name": n, "swatch_color": c} for n, c in CALL_OUTCOMES]
+        for item in outcomes:
+            _put(store, "call-outcomes", dict(item), now)
         for i, body in enumerate(seed.get("custom_fields") or []):
             try:
                 cfs.create_field(store, dict(body))
             except HttpError as exc:
                 raise SeedError(f"custom_fields[{i}] ({body.get('field_id')}): {exc.body}") from None
-        store.set_meta("settings", {"contact_phone_unique": True, **(seed.get("settings") or {})})
+        store.set_meta("settings", {"contact_phone_unique": True, "currency": "USD",
+                                    **(seed.get("settings") or {})})
         _records(store, seed.get("records") or {})
         store.set_meta("seeded", True)
 

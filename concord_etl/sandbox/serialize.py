@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import billable as bill
 from . import customfields as cfs
 from . import relations as rel
 from . import values
@@ -88,6 +89,8 @@ def _field_json(store: Store, resource: Resource, attr: str, ftype: str, row: Ro
         out[name] = related_json(store, related, value) if related else None
     elif ftype == "Phone":
         out[attr] = [dict(p) for p in value or ()]
+    elif ftype == "Guests":
+        out[attr] = rel.guests_json(store, value)
     elif ftype == "Tags":
         tags = store.table("tags")
         out[attr] = [dict(tags[t]) for t in value or () if t in tags]
@@ -136,14 +139,14 @@ def _extras(store: Store, resource: Resource, row: Row, out: dict[str, Any]) -> 
     if name == "deals":
         for key in ("won_date", "lost_date", "stage_changed_date"):
             out[key] = values.iso_ts(row.get(key))
-        out["products_count"] = 0
+        out["products_count"] = bill.count(store, int(row["id"]))
     elif name == "activities":
         out["is_completed"] = bool(row.get("is_completed"))
         out["completed_at"] = values.iso_ts(row.get("completed_at"))
         out["created_by"] = row.get("created_by")
     elif name == "products":
         out["created_by"] = row.get("created_by")
-    elif name == "notes":
+    elif name in ("notes", "calls"):
         out["user_id"] = row.get("user_id")
         out["user"] = related_json(store, "users", row.get("user_id"))
         out["comments_count"] = 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-import zoneinfo
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+from . import catalogs
 
 _MONTHS = {
     name: i
@@ -196,19 +197,30 @@ def is_url(value: str) -> bool:
     return parts.scheme.lower() in {"http", "https", "ftp", "ftps"} and bool(parts.hostname)
 
 
+def domain_host(value: str) -> str:
+    """A Domain field's input as Concord stores it: ``https://www.acme.com/x`` → ``www.acme.com``."""
+    text = value.strip()
+    if re.match(r"^https?://", text, re.IGNORECASE):
+        try:
+            return urlsplit(text).hostname or text
+        except ValueError:
+            return text
+    return text
+
+
 def is_hex_color(value: str) -> bool:
     return _HEX_COLOR.match(value) is not None
 
 
-@lru_cache(maxsize=1)
 def timezones() -> tuple[str, ...]:
-    """IANA zone names (canonical-looking ones first, as PHP's DateTimeZone::ALL)."""
-    names = zoneinfo.available_timezones()
-    prefixes = ("Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/",
-                "Australia/", "Europe/", "Indian/", "Pacific/")
-    canonical = sorted(n for n in names if n.startswith(prefixes))
-    return (*canonical, "UTC")
+    """The zone names Concord accepts (tz ``zone.tab`` + ``UTC``, as PHP lists them)."""
+    return catalogs.timezones()
 
 
 def is_timezone(value: str) -> bool:
-    return value in timezones() or value in zoneinfo.available_timezones()
+    return value in _zone_set()
+
+
+@lru_cache(maxsize=1)
+def _zone_set() -> frozenset[str]:
+    return frozenset(catalogs.timezones())

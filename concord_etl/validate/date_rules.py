@@ -11,6 +11,9 @@ distinct value.
   with an optional ``Z``/``±HH:MM`` offset, or a bare date (midnight).
 - Excel date cells (``datetime``/``date``) pass through. Naive times are UTC.
 - Values: Date → ``"YYYY-MM-DD"``; DateTime → ``"YYYY-MM-DDTHH:MM:SSZ"`` in UTC.
+- DateOrDateTime (an activity's due/end date) takes either: a date stays a date (an all-day
+  activity), a date and time becomes a DateTime value (a timed one); an Excel cell at midnight
+  counts as a date, a ``format`` without a time directive reads dates.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import pandas as pd
 from concord_etl.validate.rules import Outcome, by_cell_kind, quote
 
 ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00(?:\.0+)?)?Z?)?"
+DATE_ONLY = r"\d{4}-\d{2}-\d{2}"
+TIME_DIRECTIVES = re.compile(r"%[HIMSpfXcT]")
 ISO_DATETIME = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
 DATE_OUT = "%Y-%m-%d"
 DATETIME_OUT = "%Y-%m-%dT%H:%M:%SZ"
@@ -39,13 +44,39 @@ class DateRule:
 
     @property
     def with_time(self) -> bool:
-        return self.type == "DateTime"
+        return self.type != "Date"
+
+    @property
+    def either(self) -> bool:
+        """A date or a date and time (each kept as given)."""
+        return self.type == "DateOrDateTime"
 
     def evaluate(self, series: pd.Series) -> Outcome:
         ok, values = by_cell_kind(series, self._judge_texts, self._judge_cell, "str")
         return Outcome(ok, values)
 
     def _judge_texts(self, uniques: list[str]) -> tuple[list[bool], list[object]]:
+        if not self.either:
+            return self._judge_kind(uniques)
+        if self.format is not None:
+            kind = "DateTime" if TIME_DIRECTIVES.search(self.format) else "Date"
+            return DateRule(kind, self.format)._judge_kind(uniques)
+        dates = pd.Series(uniques, dtype="str").str.strip().str.fullmatch(DATE_ONLY).fillna(False)
+        flags = dates.tolist()
+        ok_d, values_d = DateRule("Date")._judge_kind([u for u, d in zip(uniques, flags, strict=True) if d])
+        ok_t, values_t = DateRule("DateTime")._judge_kind(
+            [u for u, d in zip(uniques, flags, strict=True) if not d])
+        ok: list[bool] = []
+        values: list[object] = []
+        taken_d = iter(zip(ok_d, values_d, strict=True))
+        taken_t = iter(zip(ok_t, values_t, strict=True))
+        for is_date in flags:
+            good, value = next(taken_d) if is_date else next(taken_t)
+            ok.append(good)
+            values.append(value)
+        return ok, values
+
+    def _judge_kind(self, uniques: list[str]) -> tuple[list[bool], list[object]]:
         text = pd.Series(uniques, dtype="str").str.strip()
         if self.format is None:
             shape = ISO_DATETIME if self.with_time else ISO_DATE
@@ -68,6 +99,8 @@ class DateRule:
             stamp = pd.Timestamp(value.year, value.month, value.day)
         else:
             return False, pd.NA
+        if self.either and stamp == stamp.normalize():
+            return True, stamp.strftime(DATE_OUT)
         if not self.with_time:
             return True, stamp.strftime(DATE_OUT)
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
@@ -76,12 +109,15 @@ class DateRule:
     def expected(self) -> str:
         if self.format is not None:
             return self.format
+        if self.either:
+            return "YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS][+HH:MM]"
         if self.with_time:
             return "YYYY-MM-DD HH:MM[:SS][+HH:MM]"
         return "YYYY-MM-DD"
 
     def reason(self, value: object) -> str:
-        what = "a date and time" if self.with_time else "a date"
+        what = "a date or a date and time" if self.either else (
+            "a date and time" if self.with_time else "a date")
         return f"{quote(value)} is not {what} in format {self.expected()}"
 
 

@@ -2,62 +2,58 @@
 without ``--online``), and the cross-check of those declarations against the CRM's fields.
 
 A column's ``type:``, ``options:`` and ``required:`` win. Fields without a declared type get the
-type Concord gives well-known attributes (e-mail → Email, phones → Phone, owner/source/... ids →
-BelongsTo, companies → Association, deal amount → Decimal, deal status → Enum, ...), else Text.
+type the online typing gives Concord's built-in field of that name (``crm.known_fields``, typed
+by the same function as live descriptors: e-mail → Email, phones → Phone, owner/source/country
+ids → BelongsTo, companies → Association, deal amount → Decimal, deal status → Enum, ...),
+else Text.
 """
 
 from __future__ import annotations
 
 import difflib
 
-from concord_etl.crm.fields import FieldOption, FieldSpec, ResourceFields
+from concord_etl.crm.fields import FieldOption, FieldSpec, ResourceFields, known_fields
 from concord_etl.errors import MappingError
-from concord_etl.mapping.model import ColumnSpec, Mapping
+from concord_etl.mapping.model import ColumnSpec, Mapping, basic_type
 
-RELATED = {
-    "user_id": "users", "source_id": "sources", "industry_id": "industries",
-    "country_id": "countries", "stage_id": "pipeline-stages", "pipeline_id": "pipelines",
-    "parent_company_id": "companies", "activity_type_id": "activity-types",
-    "contact_id": "contacts", "company_id": "companies", "deal_id": "deals",
-    "companies": "companies", "contacts": "contacts", "deals": "deals",
-}
-WELL_KNOWN_TYPES = {
-    "id": "Id", "email": "Email", "phones": "Phone", "tags": "Tags",
-    "amount": "Decimal", "status": "Enum", "expected_close_date": "Date",
-    "description": "Textarea", "due_date": "Date", "end_date": "Date",
-    **{name: ("Association" if name in ("companies", "contacts", "deals") else "BelongsTo")
-       for name in RELATED},
-}
-WELL_KNOWN_CHOICES = {"status": ("open", "won", "lost")}
+# A declared type that fits a field of another (finer) type: ``type: Date`` on an activity date.
+COMPATIBLE = {("DateOrDateTime", "Date"), ("DateOrDateTime", "DateTime")}
 REQUIRED_OFFLINE = {
     "contacts": ("first_name",),
     "companies": ("name",),
     "deals": ("name",),
     "products": ("name",),
+    "notes": ("body",),
+    "activities": ("title", "due_date"),
+    "calls": ("call_outcome_id", "date", "body"),
 }
 
 
 def fields_from_mapping(mapping: Mapping) -> ResourceFields:
     """The fields a mapping declares, for validation without the CRM (``online=False``)."""
+    known = known_fields(mapping.resource)
     specs: dict[str, FieldSpec] = {}
     names = list(mapping.fields) + [f for f in mapping.defaults if f not in mapping.fields]
     for name in names:
         columns = mapping.for_field(name)
+        base = known.get(name)
         specs[name] = FieldSpec(
             attribute=name,
             label=columns[0].column if columns else name,
-            type=_declared_type(mapping, name, columns),
+            type=_declared_type(mapping, name, columns, base),
             required=_declared_required(mapping.resource, name, columns),
             custom=name.startswith("cf_"),
             options=_declared_options(columns),
-            related=RELATED.get(name),
-            choices=WELL_KNOWN_CHOICES.get(name, ()),
+            related=base.related if base is not None else None,
+            choices=base.choices if base is not None else (),
             max_length=None,
         )
     return ResourceFields(resource=mapping.resource, fields=specs, online=False)
 
 
-def _declared_type(mapping: Mapping, name: str, columns: tuple[ColumnSpec, ...]) -> str:
+def _declared_type(
+    mapping: Mapping, name: str, columns: tuple[ColumnSpec, ...], base: FieldSpec | None
+) -> str:
     declared = {c.type for c in columns if c.type}
     if len(declared) > 1:
         where = columns[-1]
@@ -66,8 +62,20 @@ def _declared_type(mapping: Mapping, name: str, columns: tuple[ColumnSpec, ...])
         )
         raise MappingError(message, path=_path(mapping), key=_key(where, "type"), line=where.line)
     if declared:
-        return declared.pop()
-    return WELL_KNOWN_TYPES.get(name, "Text")
+        ftype = declared.pop()
+        if base is not None and not fits(ftype, base.type):
+            where = next(c for c in columns if c.type)
+            message = (
+                f"column {where.column!r} declares type {ftype} but Concord's field {name!r} "
+                f"is {base.type}"
+            )
+            raise MappingError(
+                message, path=_path(mapping), key=_key(where, "type"), line=where.line
+            )
+        return ftype
+    if base is not None:
+        return base.type
+    return "Id" if name == "id" else "Text"
 
 
 def _declared_required(resource: str, name: str, columns: tuple[ColumnSpec, ...]) -> bool:
@@ -101,7 +109,7 @@ def check_against_crm(mapping: Mapping, fields: ResourceFields) -> None:
             raise MappingError(
                 message, path=_path(mapping), key=_key(column, "field"), line=column.line
             )
-        if column.type and column.type != spec.type:
+        if column.type and not fits(column.type, spec.type):
             message = (
                 f"column {column.column!r} declares type {column.type} but the CRM's field "
                 f"{column.field!r} is {spec.type}"
@@ -109,6 +117,11 @@ def check_against_crm(mapping: Mapping, fields: ResourceFields) -> None:
             raise MappingError(
                 message, path=_path(mapping), key=_key(column, "type"), line=column.line
             )
+
+
+def fits(declared: str, actual: str) -> bool:
+    """Whether a column's declared type agrees with the CRM's type of its field."""
+    return declared in (actual, basic_type(actual)) or (actual, declared) in COMPATIBLE
 
 
 def _path(mapping: Mapping) -> str | None:

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from concord_etl.crm.fields import parse_create_fields
-from concord_etl.mapping.model import Mapping
+from concord_etl.mapping.model import AnyMapping, Mapping, runs_as_records
 from concord_etl.read.inputs import open_input, raw_rows, results_writer
 from concord_etl.validate.chunk import reasons_by_row, validate_frame
 from concord_etl.validate.lookups import Resolver
+from concord_etl.validate.record_file import validate_records_file
 from concord_etl.validate.relations import Relations
 from concord_etl.validate.schema import build_validator, fields_from_mapping
 
@@ -50,20 +50,28 @@ class ValidationSummary:
 
 def validate_file(
     path: str | Path,
-    mapping: Mapping,
+    mapping: AnyMapping,
     *,
     client: ConcordClient | None = None,
     results_path: str | Path | None = None,
     sheet: str | int | None = None,
     chunk_rows: int = VALIDATE_CHUNK_ROWS,
 ) -> ValidationSummary:
-    """Validate every row of ``path``; write rejected rows (with reasons) to ``results_path``."""
+    """Validate every row of ``path``; write rejected rows (with reasons) to ``results_path``.
+
+    A multi-record mapping (``records:``, deal products, notes/activities/calls) is checked
+    record by record (``validate.record_file``).
+    """
+    if runs_as_records(mapping):
+        return validate_records_file(path, mapping, ValidationSummary(), client=client,
+                                     results_path=results_path, sheet=sheet, chunk_rows=chunk_rows)
+    assert isinstance(mapping, Mapping)
     started = time.monotonic()
     path = Path(path)
     results_path = None if results_path is None else Path(results_path)
     table = open_input(path, mapping, sheet=sheet, chunk_rows=chunk_rows)
     if client is not None:
-        fields = parse_create_fields(mapping.resource, client.create_fields(mapping.resource))
+        fields = client.resource_fields(mapping.resource, updates=mapping.plans_updates)
         relations: Relations | None = Relations(mapping, fields, Resolver(client, dry_run=True))
     else:
         fields = fields_from_mapping(mapping)

@@ -17,7 +17,8 @@ from concord_etl.errors import RecordRejected
 from concord_etl.mapping.model import LOOKUP_CREATABLE, Lookup
 
 # Lookup tables small enough to prefetch whole.
-SMALL_TABLES = ("users", "sources", "industries", "countries", "pipelines", "pipeline-stages")
+SMALL_TABLES = ("users", "sources", "industries", "countries", "pipelines", "pipeline-stages",
+                "activity-types", "call-outcomes")
 # Resources a missing key may create (the mapping loader's list), each from its name.
 CREATABLE = dict.fromkeys(LOOKUP_CREATABLE, "name")
 
@@ -215,4 +216,6 @@ _LABELS = {
     "contacts": "contact",
     "deals": "deal",
     "products": "product",
+    "activity-types": "activity type",
+    "call-outcomes": "call outcome",
 }

@@ -23,7 +23,13 @@ import pandera.pandas as pa
 
 from concord_etl.crm.fields import FieldSpec, ResourceFields
 from concord_etl.errors import MappingError
-from concord_etl.mapping.model import MULTI_OPTION_TYPES, OPTION_TYPES, ColumnSpec, Mapping
+from concord_etl.mapping.model import (
+    MULTI_OPTION_TYPES,
+    OPTION_TYPES,
+    ColumnSpec,
+    Mapping,
+    basic_type,
+)
 from concord_etl.validate.date_rules import DateRule
 from concord_etl.validate.declared_fields import check_against_crm, fields_from_mapping
 from concord_etl.validate.duplicates import KeyTracker, match_keys
@@ -212,7 +218,7 @@ build_checks = build_validator  # the name used in docs/DESIGN.md
 
 def rule_for(spec: ColumnSpec, field_spec: FieldSpec, *, online: bool) -> Rule:
     """The vectorised check for one column of a field of ``field_spec.type``."""
-    kind = field_spec.type
+    kind = basic_type(field_spec.type)  # Domain → Text, Editor → Textarea, Reminder → Number...
     limit = field_spec.max_length or TEXT_LIMIT
     if kind in OPTION_TYPES:
         return _option_rule(spec, field_spec, online)
@@ -233,7 +239,7 @@ def rule_for(spec: ColumnSpec, field_spec: FieldSpec, *, online: bool) -> Rule:
     }
     if kind in simple:
         return simple[kind]
-    if kind in ("Date", "DateTime"):
+    if kind in ("Date", "DateTime", "DateOrDateTime"):
         return DateRule(kind, spec.format)
     if kind == "Boolean":
         return BooleanRule(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
@@ -16,9 +17,9 @@ import pytest
 
 from concord_etl.crm.client import ConcordClient
 from concord_etl.crm.fields import FieldSpec
-from concord_etl.errors import MappingError
+from concord_etl.errors import MappingError, RunLocked
 from concord_etl.export.report import load_report, run_report
-from concord_etl.export.report_state import ReportState, lock_path
+from concord_etl.export.report_state import ReportState, RunLock, lock_path, owner_path
 from concord_etl.export.totals import Totals
 from tests.helpers import MAPPINGS, REPO, TOKEN, last_json, run_cli, state
 
@@ -249,3 +250,15 @@ def test_totals_count_multi_valued_groups() -> None:
     totals.add({"cf_interests": [{"id": 1, "name": "A"}]})
     totals.add({"cf_interests": []})
     assert totals.items() == [("A", 2.0), ("(none)", 1.0), ("B", 1.0)]
+
+
+def test_lock_is_exclusive_in_one_process_and_released_after(tmp_path: Path) -> None:
+    report = tmp_path / "weekly.yaml"
+    with RunLock(report):
+        holder = owner_path(report).read_text(encoding="utf-8")
+        assert f"pid {os.getpid()}" in holder
+        with pytest.raises(RunLocked, match=f"pid {os.getpid()}"), RunLock(report):
+            pass
+    assert not owner_path(report).exists()
+    with RunLock(report):        # free again
+        pass

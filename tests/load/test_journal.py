@@ -85,7 +85,7 @@ def test_changed_input_is_refused_and_restart_archives(tmp_path: Path) -> None:
     with pytest.raises(JournalError) as info:
         open_journal(path, input_hash="in-2")
     message = str(info.value)
-    assert "sample_data/leads.csv changed since the interrupted run" in message
+    assert "sample_data/leads.csv changed since the interrupted import" in message
     assert str(path) in message and "--restart" in message
 
     with pytest.raises(JournalError, match="mapping changed"):
@@ -207,3 +207,60 @@ def test_outcomes_are_group_committed_with_the_next_intents(tmp_path: Path) -> N
         journal.finish("row:3", "done")
         assert journal.states() == {"done": 2, "sent": 1}      # queries see buffered outcomes
     assert _committed_states(path) == {"done": 2, "sent": 1}   # close flushes
+
+
+def test_a_finished_run_is_never_called_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with open_journal(path, mapping_name="companies.yaml") as journal:
+        journal.begin([Op("row:2", row=2)])
+        journal.finish("row:2", "done", action="created", concord_id=1)
+        journal.finish_run()
+    with pytest.raises(JournalError) as info:
+        open_journal(path, input_hash="in-2", mapping_name="companies.yaml")
+    message = str(info.value)
+    assert "interrupted" not in message
+    assert "sample_data/leads.csv changed since its import with companies.yaml finished" in message
+    with pytest.raises(JournalError) as info:
+        open_journal(path, mapping_hash="map-2", mapping_name="companies.yaml")
+    message = str(info.value)
+    assert "the mapping companies.yaml changed since the import of sample_data/leads.csv" in message
+    assert "interrupted" not in message and "--restart" in message
+
+
+def test_run_state_and_pid_are_kept_in_meta(tmp_path: Path) -> None:
+    from concord_etl.load.journal_meta import read_meta
+
+    path = tmp_path / "j.sqlite"
+    assert read_meta(path) is None
+    journal = open_journal(path)
+    meta = read_meta(path)
+    assert meta is not None
+    assert (meta["run_state"], meta["pid"]) == ("running", str(os.getpid()))
+    journal.close()
+    meta = read_meta(path)
+    assert meta is not None and (meta["run_state"], meta["pid"]) == ("interrupted", "")
+
+
+def test_old_journals_get_the_new_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE ops (op_key TEXT PRIMARY KEY, row INTEGER, match TEXT, payload_hash TEXT,"
+        " state TEXT NOT NULL, action TEXT, concord_id INTEGER, errors TEXT,"
+        " attempts INTEGER NOT NULL DEFAULT 0, updated_at REAL NOT NULL);"
+        "INSERT INTO meta VALUES ('input_hash', 'in-1'), ('mapping_hash', 'map-1'), ('runs', '1');"
+        "INSERT INTO ops VALUES ('row:2', 2, NULL, NULL, 'done', 'created', 9, NULL, 1, 0);"
+    )
+    db.commit()
+    db.close()
+    with open_journal(path) as journal:
+        journal.begin([Op("row:3:note", row=3, resource="notes", before={"body": "x"})])
+        assert journal.get("row:2").concord_id == 9  # type: ignore[union-attr]
+        entry = journal.get("row:3:note")
+        assert entry is not None and (entry.resource, entry.before) == ("notes", {"body": "x"})
+        journal.finish("row:3:note", "done", action="created", concord_id=9)
+        assert journal.claimed([9, 10], resource="notes") == {9}
+        assert journal.claimed([9], resource="contacts") == set()

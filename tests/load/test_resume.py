@@ -223,7 +223,7 @@ def test_ctrl_c_stops_cleanly_with_exit_3_and_the_rerun_finishes(
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, err
     assert "rerun" in err and "Traceback" not in err
-    results = read_results(tmp_path / "contacts.results.csv")
+    results = read_results(tmp_path / "contacts.m.results.csv")
     assert len(results) == 400                      # every row is in the results, even now
     assert {r["_action"] for r in results} == {"created", "pending"}
     again = run_cli(args, url=sb.url, token=TOKEN)

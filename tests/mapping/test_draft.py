@@ -8,106 +8,18 @@ from typing import Any
 
 import pytest
 
-from concord_etl.crm.fields import ResourceFields, parse_create_fields
+from concord_etl.crm.client import ConcordClient
+from concord_etl.crm.fields import ResourceFields
 from concord_etl.errors import MappingError
-from concord_etl.mapping import Lookup, Mapping, draft_mapping, load_mapping
+from concord_etl.mapping import Lookup, draft_mapping
+from tests.helpers import TOKEN
+from tests.mapping.drafting import line_of, round_trip
 
 LEADS_HEADERS = [
     "First Name", "Last Name", "E-mail", "Mobile", "Work Phone", "Company", "Job Title", "Owner",
     "Lead Source", "Tier", "Interests", "Signed Up", "Newsletter", "Country", "Budget",
     "Lead Score", "External ID", "Notes", "Fax",
 ]
-
-
-def descriptor(attribute: str, label: str, ftype: str, *, required: bool = False,
-               unique: bool = False, related: str | None = None,
-               options: tuple[str, ...] = (), choices: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One item of ``GET /api/{resource}/create-fields`` (shape of docs/DESIGN.md)."""
-    custom = attribute.startswith("cf_")
-    return {
-        "attribute": attribute, "label": label, "type": ftype, "isRequired": required,
-        "isUnique": unique, "relatedResource": related, "choices": list(choices),
-        "customField": {"field_id": attribute, "field_type": ftype, "label": label,
-                        "is_unique": unique} if custom else None,
-        "options": [{"id": 10 + i, "name": n, "swatch_color": None}
-                    for i, n in enumerate(options)],
-    }
-
-
-ADDRESS = [
-    descriptor("street", "Street Address", "Text"), descriptor("city", "City", "Text"),
-    descriptor("state", "State/Region", "Text"), descriptor("postal_code", "Postal Code", "Text"),
-    descriptor("country_id", "Country", "BelongsTo", related="countries"),
-]
-OWNER = descriptor("user_id", "Owner", "BelongsTo", related="users")
-SOURCE = descriptor("source_id", "Source", "BelongsTo", related="sources")
-
-
-@pytest.fixture
-def contact_fields() -> ResourceFields:
-    return parse_create_fields("contacts", [
-        descriptor("first_name", "First Name", "Text", required=True),
-        descriptor("last_name", "Last Name", "Text"),
-        descriptor("email", "E-Mail Address", "Email", unique=True),
-        descriptor("phones", "Phone", "Phone", unique=True),
-        descriptor("job_title", "Job Name", "Text"),
-        *ADDRESS, SOURCE, OWNER,
-        descriptor("tags", "Tags", "Tags"),
-        descriptor("companies", "Companies", "Association", related="companies"),
-        descriptor("deals", "Deals", "Association", related="deals"),
-        descriptor("cf_customer_tier", "Customer Tier", "Select",
-                   options=("Bronze", "Silver", "Gold", "Platinum")),
-        descriptor("cf_interests", "Interests", "MultiSelect",
-                   options=("Analytics", "Automation", "Integrations", "Reporting", "Support")),
-        descriptor("cf_signup_date", "Signup Date", "Date"),
-        descriptor("cf_last_seen_at", "Last Seen At", "DateTime"),
-        descriptor("cf_newsletter", "Newsletter", "Boolean"),
-        descriptor("cf_lead_score", "Lead Score", "Number"),
-        descriptor("cf_budget", "Budget", "Numeric"),
-        descriptor("cf_external_id", "External Id", "Text", unique=True),
-        descriptor("cf_bio", "Bio", "Textarea"),
-    ])
-
-
-@pytest.fixture
-def company_fields() -> ResourceFields:
-    return parse_create_fields("companies", [
-        descriptor("name", "Name", "Text", required=True),
-        descriptor("domain", "Domain Name", "Text"),
-        descriptor("email", "E-Mail Address", "Email", unique=True),
-        descriptor("industry_id", "Industry", "BelongsTo", related="industries"),
-        descriptor("phones", "Phone", "Phone"),
-        *ADDRESS, SOURCE, OWNER,
-        descriptor("cf_account_number", "Account Number", "Text", unique=True),
-        descriptor("cf_segment", "Segment", "Select", options=("SMB", "Mid-Market", "Enterprise")),
-        descriptor("cf_employees", "Employees", "Number"),
-    ])
-
-
-@pytest.fixture
-def deal_fields() -> ResourceFields:
-    return parse_create_fields("deals", [
-        descriptor("name", "Name", "Text", required=True),
-        descriptor("pipeline_id", "Pipeline", "BelongsTo", related="pipelines"),
-        descriptor("stage_id", "Stage", "BelongsTo", related="pipeline-stages", required=True),
-        descriptor("amount", "Amount", "Decimal"),
-        descriptor("expected_close_date", "Expected Close Date", "Date"),
-        OWNER,
-        descriptor("status", "Status", "Enum", choices=("open", "won", "lost")),
-        descriptor("companies", "Companies", "Association", related="companies"),
-        descriptor("cf_deal_type", "Deal Type", "Select",
-                   options=("New Business", "Renewal", "Upsell")),
-    ])
-
-
-def round_trip(tmp_path: Path, text: str) -> Mapping:
-    path = tmp_path / "draft.yaml"
-    path.write_text(text, encoding="utf-8")
-    return load_mapping(path)
-
-
-def line_of(text: str, start: str) -> str:
-    return next(line for line in text.splitlines() if line.strip().startswith(start))
 
 
 def test_leads_draft_round_trips(tmp_path: Path, contact_fields: ResourceFields) -> None:
@@ -247,7 +159,7 @@ def test_awkward_headers_are_quoted_and_survive(tmp_path: Path,
     for header in headers[1:]:
         assert any(header in line or f'"{header}"' in line for line in text.splitlines())
     assert sum(1 for line in text.splitlines() if line.strip().startswith("#")
-               and line.strip().endswith("?")) == len(headers) - 1
+               and ": ?" in line) == len(headers) - 1
 
 
 def test_accents_and_punctuation_do_not_count(tmp_path: Path,
@@ -282,20 +194,14 @@ def test_unknown_resource(contact_fields: ResourceFields) -> None:
 
 
 def test_draft_from_the_sandbox_fields(tmp_path: Path, sandbox: Any) -> None:
-    """The CRM's real create-fields (sandbox, demo seed) give a draft that loads."""
-    import requests
-
-    response = requests.get(
-        f"{sandbox.url}/api/contacts/create-fields",
-        headers={"Authorization": "Bearer test-token", "Accept": "application/json"},
-        timeout=10,
-    )
-    assert response.status_code == 200
-    fields = parse_create_fields("contacts", response.json())
+    """The CRM's real descriptors (sandbox, demo seed) give a draft that loads."""
+    fields = ConcordClient(sandbox.url, TOKEN).resource_fields("contacts")
     text = draft_mapping(LEADS_HEADERS, fields, resource="contacts",
                          sample={"Owner": ["sam@example.com"], "Signed Up": ["23/11/2024"]})
     mapping = round_trip(tmp_path, text)
     assert mapping.match.on == ("email",)
     assert mapping.column("Tier").field == "cf_customer_tier"
     assert mapping.column("Owner").lookup == Lookup("users", "email")
+    assert mapping.column("Job Title").field == "job_title"          # only the edit form has it
+    assert mapping.column("Country").lookup == Lookup("countries", "name")
     assert "Bronze, Silver, Gold, Platinum" in line_of(text, "Tier:")

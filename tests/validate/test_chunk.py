@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import requests
 
-from concord_etl.crm.fields import parse_create_fields
+from concord_etl.crm.fields import merge_fields
 from concord_etl.errors import InputError
 from concord_etl.mapping.loader import mapping_from_dict
 from concord_etl.validate.chunk import ERROR_COLUMNS, ValidatedChunk, validate_frame
@@ -338,7 +338,7 @@ def crm_fields(sandbox: Any, resource: str) -> Any:
         timeout=10,
     )
     answer.raise_for_status()
-    return parse_create_fields(resource, answer.json())
+    return merge_fields(resource, answer.json())
 
 
 def test_option_ids_online_and_labels_offline(sandbox: Any) -> None:

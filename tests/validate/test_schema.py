@@ -21,11 +21,16 @@ def mapping(columns: dict[str, Any], **extra: Any) -> Any:
     return mapping_from_dict({"version": 1, "resource": "contacts", "columns": columns, **extra})
 
 
+# Descriptors with Concord's own keys (no ``type``: the client derives it).
 CRM_FIELDS = [
-    {"attribute": "first_name", "label": "First Name", "type": "Text", "isRequired": True},
-    {"attribute": "email", "label": "E-Mail Address", "type": "Email", "maxLength": 191},
-    {"attribute": "cf_customer_tier", "label": "Customer Tier", "type": "Select",
-     "customField": {"field_type": "Select"},
+    {"attribute": "first_name", "label": "First Name", "component": "text-field",
+     "inputType": "text", "customField": None, "isRequired": True},
+    {"attribute": "email", "label": "E-Mail Address", "component": "email-field",
+     "customField": None},
+    {"attribute": "cf_customer_tier", "label": "Customer Tier", "component": "select-field",
+     "customField": {"id": 1, "field_type": "Select", "field_id": "cf_customer_tier"},
+     "acceptLabelAsValue": True, "valueKey": "id", "labelKey": "name",
+     "optionsViaResource": None,
      "options": [{"id": 11, "name": "Bronze"}, {"id": 12, "name": "Gold"}]},
 ]
 

@@ -1,0 +1,72 @@
+"""What identifies an import run: its input and its mapping.
+
+One sheet can feed several mappings in turn (companies, then contacts, then notes), so the
+default journal and results files are named after both: ``leads.csv`` imported with
+``companies.yaml`` keeps ``leads.csv.companies.journal.sqlite`` and writes
+``leads.companies.results.csv``. ``open_run_journal`` takes the run's lock first (a second
+import of the same input with the same mapping stops with ``RunLocked``), then opens the journal.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from concord_etl.load.journal import Journal, file_hash
+from concord_etl.load.lock import RunLock
+from concord_etl.mapping.model import AnyMapping, RecordsMapping
+from concord_etl.output.results import results_path
+
+
+def mapping_label(mapping: AnyMapping) -> str:
+    """How messages name a mapping: its file name, else what it imports."""
+    if mapping.path is not None:
+        return mapping.path.name
+    if isinstance(mapping, RecordsMapping):
+        return "the records mapping"
+    return f"the {mapping.resource} mapping"
+
+
+def default_journal_path(path: str | Path, mapping: AnyMapping | None = None) -> Path:
+    """``leads.csv`` + ``companies.yaml`` → ``leads.csv.companies.journal.sqlite`` (beside the
+    input); without a mapping, ``leads.csv.journal.sqlite``."""
+    source = Path(path)
+    if mapping is None:
+        return source.with_name(source.name + ".journal.sqlite")
+    tag = mapping.run_name
+    if re.search(rf"\.{re.escape(tag)}\.results(?:\.results)*$", source.stem):
+        return source.with_name(f"{source.name}.journal.sqlite")
+    return source.with_name(f"{source.name}.{tag}.journal.sqlite")
+
+
+def default_results_path(path: str | Path, mapping: AnyMapping, *, excel: bool) -> Path:
+    """``leads.csv`` + ``companies.yaml`` → ``leads.companies.results.csv``."""
+    return results_path(path, excel=excel, tag=mapping.run_name)
+
+
+def open_run_journal(
+    path: Path,
+    mapping: AnyMapping,
+    journal_path: Path | None,
+    *,
+    restart: bool = False,
+    extra_meta: dict[str, str] | None = None,
+) -> tuple[Journal, RunLock]:
+    """Lock the run, then open its journal (the lock is released if opening fails)."""
+    where = journal_path or default_journal_path(path, mapping)
+    label = mapping_label(mapping)
+    lock = RunLock(where, input_name=str(path), mapping_name=label).acquire()
+    try:
+        journal = Journal.open(
+            where,
+            input_hash=file_hash(path),
+            mapping_hash=mapping.digest,
+            input_name=str(path),
+            mapping_name=label,
+            restart=restart,
+            extra_meta=extra_meta,
+        )
+    except BaseException:
+        lock.release()
+        raise
+    return journal, lock

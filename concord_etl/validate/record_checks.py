@@ -1,0 +1,245 @@
+"""Validation of every record of a multi-record mapping, chunk by chunk.
+
+Each record of a ``records:`` mapping (and a deal's line items) is validated with its own
+``Validator`` over the same chunk. A record is *present* on a row when one of its own value
+columns is filled (relation columns such as owner, stage or companies do not count): a row
+without a deal simply has no deal, and a note with an empty body is skipped, not rejected.
+Match keys are not checked for duplicates here: the same company named on several rows is one
+company, folded by the importer. For the same reason a record with a match key gets its required
+values checked across the rows that name it (``missing_required``): the rows of one deal may give
+its stage once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from concord_etl.crm.fields import FieldSpec, ResourceFields
+from concord_etl.mapping.model import (
+    DISCOUNT_TYPES,
+    Mapping,
+    MatchSpec,
+    RecordsMapping,
+    RecordSpec,
+)
+from concord_etl.read import Table, open_table, require_columns
+from concord_etl.validate.chunk import reasons_by_row, validate_frame
+from concord_etl.validate.lookups import normalise_key
+from concord_etl.validate.schema import Validator, build_validator
+from concord_etl.validate.transforms import blank_to_na, is_empty
+
+RELATION_TYPES = ("BelongsTo", "Association", "Id")
+LINES_RESOURCE = "deal-products"
+
+
+def line_fields() -> ResourceFields:
+    """The fields of one line item of a deal's billable."""
+    specs = [
+        FieldSpec(attribute="product_id", label="Product", type="BelongsTo", related="products"),
+        FieldSpec(attribute="name", label="Name", type="Text", max_length=191),
+        FieldSpec(attribute="description", label="Description", type="Textarea"),
+        FieldSpec(attribute="unit_price", label="Unit Price", type="Decimal"),
+        FieldSpec(attribute="qty", label="Quantity", type="Numeric"),
+        FieldSpec(attribute="unit", label="Unit", type="Text", max_length=191),
+        FieldSpec(attribute="tax_rate", label="Tax Rate", type="Numeric"),
+        FieldSpec(attribute="tax_label", label="Tax Label", type="Text", max_length=191),
+        FieldSpec(attribute="discount_type", label="Discount Type", type="Enum",
+                  choices=DISCOUNT_TYPES),
+        FieldSpec(attribute="discount_total", label="Discount", type="Numeric"),
+        FieldSpec(attribute="note", label="Note", type="Textarea"),
+    ]
+    return ResourceFields(resource=LINES_RESOURCE, fields={s.attribute: s for s in specs},
+                          online=True)
+
+
+@dataclass(frozen=True)
+class LineCheck:
+    """A deal's line items: their pseudo-mapping, fields and validator."""
+
+    mapping: Mapping
+    fields: ResourceFields
+    validator: Validator
+    presence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecordCheck:
+    """One record of the mapping, ready to validate chunks."""
+
+    spec: RecordSpec
+    fields: ResourceFields
+    validator: Validator
+    presence: tuple[str, ...]           # columns that make the record present on a row
+    lines: LineCheck | None = None
+    required: tuple[tuple[str, str], ...] = ()   # (field, columns) checked per record key
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def mapping(self) -> Mapping:
+        return self.spec.mapping
+
+    def label(self, reason: str, *, lines: bool = False) -> str:
+        """A reason as the results file shows it: ``contact: Email: ...``."""
+        prefix = f"{self.name} products" if lines else self.name
+        if not prefix:
+            return f"products: {reason}" if lines else reason
+        return f"{prefix}: {reason}"
+
+
+def build_checks(mapping: RecordsMapping, fields_for: Callable[[Mapping], ResourceFields]
+                 ) -> tuple[RecordCheck, ...]:
+    """The checks of every record, in the mapping's dependency order."""
+    checks = []
+    for spec in mapping.records:
+        fields = fields_for(spec.mapping)
+        unkeyed = replace(spec.mapping, match=MatchSpec())     # no duplicate-key rejection
+        validator = build_validator(unkeyed, fields)
+        required: tuple[tuple[str, str], ...] = ()
+        if _keyed(spec.mapping):
+            required = _required_fields(validator)
+            relaxed = replace(unkeyed, columns=tuple(
+                replace(c, required=False) for c in unkeyed.columns))
+            validator = build_validator(relaxed, fields)
+        lines = _line_check(spec.mapping) if spec.mapping.products is not None else None
+        checks.append(RecordCheck(spec=spec, fields=fields, validator=validator,
+                                  presence=_presence(validator), lines=lines, required=required))
+    return tuple(checks)
+
+
+def _keyed(mapping: Mapping) -> bool:
+    return bool(mapping.match.on) and "id" not in mapping.match.on
+
+
+def _required_fields(validator: Validator) -> tuple[tuple[str, str], ...]:
+    out = [(c.field.attribute, c.column) for c in validator.columns if c.required]
+    out += [(hidden.split(":", 1)[1], " / ".join(columns))
+            for hidden, columns in validator.required_groups.items()]
+    return tuple(out)
+
+
+def record_key(mapping: Mapping, values: dict[str, Any]) -> tuple[str, ...] | None:
+    """A record's match key on a row, normalised (None when a part is empty)."""
+    parts = [values.get(name) for name in mapping.match.on]
+    if not _keyed(mapping) or any(is_empty(p) or isinstance(p, (list, tuple)) for p in parts):
+        return None
+    return tuple(normalise_key(p) for p in parts)
+
+
+def missing_required(check: RecordCheck, items: Iterable[tuple[int, dict[str, Any]]],
+                     written: Callable[[tuple[str, ...]], bool] = lambda _key: False
+                     ) -> dict[int, list[str]]:
+    """Required values absent from a row *and* from every other row naming the same record
+    (by match key) — ``written`` keys are records that exist already (updates need nothing)."""
+    if not check.required:
+        return {}
+    items = list(items)
+    filled: dict[tuple[str, ...], set[str]] = {}
+    for _row, values in items:
+        key = record_key(check.mapping, values)
+        if key is not None:
+            have = filled.setdefault(key, set())
+            have.update(f for f, _ in check.required if not is_empty(values.get(f)))
+    out: dict[int, list[str]] = {}
+    for row, values in items:
+        key = record_key(check.mapping, values)
+        if key is not None and written(key):
+            continue
+        have = filled[key] if key is not None else {
+            f for f, _ in check.required if not is_empty(values.get(f))}
+        missing = [f"{columns}: a value is required" for f, columns in check.required
+                   if f not in have]
+        if missing:
+            out[row] = missing
+    return out
+
+
+def _line_check(mapping: Mapping) -> LineCheck:
+    products = mapping.products
+    assert products is not None
+    pseudo = Mapping(resource=LINES_RESOURCE, columns=products.columns,
+                     defaults=products.defaults, source=mapping.source, path=mapping.path)
+    fields = line_fields()
+    validator = build_validator(pseudo, fields)
+    presence = tuple(c.column for c in validator.columns)
+    return LineCheck(mapping=pseudo, fields=fields, validator=validator, presence=presence)
+
+
+def _presence(validator: Validator) -> tuple[str, ...]:
+    own = tuple(c.column for c in validator.columns if c.field.type not in RELATION_TYPES)
+    return own or tuple(c.column for c in validator.columns)
+
+
+def required_columns(mapping: RecordsMapping) -> list[str]:
+    """Columns every row needs in the file (a column whose field has a default may be absent)."""
+    needed: dict[str, None] = {}
+    for spec in mapping.records:
+        for column in spec.mapping.columns:
+            if column.field not in spec.mapping.defaults:
+                needed.setdefault(column.column, None)
+        products = spec.mapping.products
+        for column in products.columns if products else ():
+            if column.field not in products.defaults:  # type: ignore[union-attr]
+                needed.setdefault(column.column, None)
+    return list(needed)
+
+
+def open_records_input(path: Path, mapping: RecordsMapping, *, sheet: str | int | None = None,
+                       chunk_rows: int = 50_000) -> Table:
+    """Open the input with the mapping's reader hints; every needed column must be there."""
+    hints = mapping.source
+    table = open_table(
+        path, sheet=sheet if sheet is not None else hints.sheet, header_row=hints.header_row,
+        encoding=hints.encoding, delimiter=hints.delimiter, chunk_rows=chunk_rows,
+    )
+    require_columns(table, required_columns(mapping))
+    return table
+
+
+@dataclass
+class CheckedRecord:
+    """One record over one chunk: values and presence by frame index, reasons by row number."""
+
+    values: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    present: dict[Any, bool] = field(default_factory=dict)
+    errors: dict[int, list[str]] = field(default_factory=dict)
+    line_values: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    line_present: dict[Any, bool] = field(default_factory=dict)
+    line_errors: dict[int, list[str]] = field(default_factory=dict)
+
+
+def check_records(frame: pd.DataFrame, checks: tuple[RecordCheck, ...]) -> dict[str, CheckedRecord]:
+    """Validate every record of ``checks`` over one chunk of the input."""
+    out: dict[str, CheckedRecord] = {}
+    for check in checks:
+        checked = CheckedRecord()
+        checked.values, checked.errors = _validate(frame, check.validator)
+        checked.present = _present(frame, check.presence)
+        if check.lines is not None:
+            checked.line_values, checked.line_errors = _validate(frame, check.lines.validator)
+            checked.line_present = _present(frame, check.lines.presence)
+        out[check.name] = checked
+    return out
+
+
+def _validate(frame: pd.DataFrame, validator: Validator
+              ) -> tuple[dict[Any, dict[str, Any]], dict[int, list[str]]]:
+    chunk = validate_frame(frame, validator)
+    values = chunk.values.to_dict("index") if len(chunk.values.columns) else {}
+    return ({index: {str(k): v for k, v in values.get(index, {}).items()} for index in frame.index},
+            reasons_by_row(chunk.errors))
+
+
+def _present(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[Any, bool]:
+    here = [c for c in columns if c in frame.columns]
+    if not here:
+        return dict.fromkeys(frame.index, False)
+    filled = pd.concat([blank_to_na(frame[c]).notna() for c in here], axis=1).any(axis=1)
+    return dict(zip(frame.index, filled.tolist(), strict=True))
