@@ -95,13 +95,21 @@ def expect_list_of_records(payload: Any) -> Check:
 
 def expect_field_list(payload: Any) -> Check:
     """``create-fields``: a list of field descriptions, each an object with an ``attribute``
-    (also accepted wrapped as ``{"data": [...]}``)."""
+    (also accepted wrapped as ``{"data": [...]}``). Display-only descriptions (a heading: no
+    attribute, but a ``component``) may be among them; at least one must be a field."""
     expected = "a list of field descriptions (objects with an 'attribute')"
     items = payload.get("data") if isinstance(payload, dict) and "data" in payload else payload
     if not isinstance(items, list):
         return _answered(payload, expected), None
+    fields = 0
     for item in items:
-        attribute = item.get("attribute") if isinstance(item, dict) else None
-        if not isinstance(attribute, str) or not attribute:
+        if not isinstance(item, dict):
             return _answered(items, expected), None
+        attribute = item.get("attribute")
+        if isinstance(attribute, str) and attribute:
+            fields += 1
+        elif attribute is not None or not isinstance(item.get("component"), str):
+            return _answered(items, expected), None
+    if items and not fields:
+        return _answered(items, expected), None
     return None, items

@@ -98,11 +98,16 @@ class CsvSource:
     def _quote_error(self, line: int, exc: csv.Error) -> InputError:
         if "unexpected end of data" in str(exc):
             what = ("a quoted field starts here and is never closed, so the rest of the file "
-                    "would be read as one cell; close the quote (\") or remove it")
+                    "would be read as one cell")
+            hint = 'close the quote (") or remove it, then run again; nothing was sent'
         else:
-            what = f"malformed quoting ({exc}); a quote inside a quoted field must be doubled"
-        message = f"{location(self.path, None, line)}: {what}"
-        return InputError(message, path=str(self.path), row=line)
+            what = f"malformed quoting ({exc})"
+            hint = ("a quote inside a quoted field must be doubled (\"\"); fix the line, then "
+                    "run again; nothing was sent")
+        error = InputError(f"{location(self.path, None, line)}: {what}", path=str(self.path),
+                           row=line)
+        error.hint = hint  # type: ignore[attr-defined]
+        return error
 
     def _find_header(self, text: str, header_row: int) -> tuple[list[str], int, int]:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)

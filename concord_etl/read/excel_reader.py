@@ -31,7 +31,7 @@ from concord_etl.read.table import (
     extra_cell_error,
     location,
 )
-from concord_etl.read.workbook_scan import Limits, check_package, scan_sheet
+from concord_etl.read.workbook_scan import Limits, check_package, scan_sheet, too_many_cells
 
 _INT_LIMIT = float(2**53)
 _FLOAT_KINDS = ("floating", "mixed-integer-float", "mixed")
@@ -153,14 +153,8 @@ def _ints_where_integral(values: list[Any]) -> list[Any]:
 
 def _check_loaded_size(sheet: Any, path: Path, name: str, limits: Limits) -> None:
     """The loaded sheet's extent (XLS, XLSB and ODS are not scanned before loading)."""
-    cells = int(sheet.height) * int(sheet.width)
-    if cells > limits.max_cells:
-        message = (
-            f"{path}, sheet {name!r}: the used range spans {sheet.height:,} rows × "
-            f"{sheet.width:,} columns ({cells:,} cells), more than the {limits.max_cells:,} "
-            "this tool reads from one sheet; delete stray cells far from the data or save "
-            "the sheet as CSV")
-        raise InputError(message, path=str(path), sheet=name)
+    if int(sheet.height) * int(sheet.width) > limits.max_cells:
+        raise too_many_cells(path, name, int(sheet.height), int(sheet.width), limits)
 
 
 def _open_workbook(path: Path) -> calamine.CalamineWorkbook:

@@ -51,11 +51,13 @@ def check_problems(table: Table, used: set[str]) -> None:
         warnings.warn(f"{location(table.path, table.sheet)}: {_cells(other)} (columns the "
                       "mapping does not use)", InputWarning, stacklevel=3)
     if blocking:
-        message = (f"{location(table.path, table.sheet)}: {_cells(blocking)}; fix the formulas "
-                   "or clear those cells in the workbook, save it, and import it again")
+        message = f"{location(table.path, table.sheet)}: {_cells(blocking)}"
         first = blocking[0]
-        raise InputError(message, path=str(table.path), sheet=table.sheet, row=first.row,
-                         column=first.column)
+        error = InputError(message, path=str(table.path), sheet=table.sheet, row=first.row,
+                           column=first.column)
+        error.hint = ("fix the formulas or clear those cells in the workbook, save it, and run "  # type: ignore[attr-defined]
+                      "again; nothing was sent")
+        raise error
 
 
 def _cells(problems: list[CellProblem]) -> str:

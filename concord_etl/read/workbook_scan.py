@@ -108,9 +108,9 @@ def check_package(path: Path, limits: Limits) -> None:
         message = (
             f"{path}: the workbook unpacks to {_mb(total)}, more than the "
             f"{_mb(limits.max_unpacked)} this tool reads from a workbook (a compressed "
-            "bomb, or a very large file); save the sheet as CSV (read as a stream, without "
-            "this limit) or split it")
-        raise InputError(message, path=str(path))
+            "bomb, or a very large file)")
+        raise _hinted(InputError(message, path=str(path)),
+                      "save the sheet as CSV (read as a stream, without this limit) or split it")
 
 
 def scan_sheet(path: Path, fmt: str, sheet: str, limits: Limits) -> SheetScan:
@@ -135,13 +135,24 @@ def scan_sheet(path: Path, fmt: str, sheet: str, limits: Limits) -> SheetScan:
         return SheetScan()                       # the workbook reader reports the damage
     cells = scan.rows * scan.columns
     if cells > limits.max_cells:
-        message = (
-            f"{path}, sheet {sheet!r}: the used range spans {scan.rows:,} rows × "
-            f"{scan.columns:,} columns ({cells:,} cells), more than the "
-            f"{limits.max_cells:,} this tool reads from one sheet; delete stray cells far "
-            "from the data (Ctrl+End shows the last used cell) or save the sheet as CSV")
-        raise InputError(message, path=str(path), sheet=sheet)
+        raise too_many_cells(path, sheet, scan.rows, scan.columns, limits)
     return scan
+
+
+def too_many_cells(path: Path, sheet: str, rows: int, columns: int, limits: Limits
+                   ) -> InputError:
+    message = (
+        f"{path}, sheet {sheet!r}: the used range spans {rows:,} rows × {columns:,} columns "
+        f"({rows * columns:,} cells), more than the {limits.max_cells:,} this tool reads "
+        "from one sheet")
+    return _hinted(InputError(message, path=str(path), sheet=sheet),
+                   "delete stray cells far from the data (Ctrl+End shows the last used cell) "
+                   "or save the sheet as CSV")
+
+
+def _hinted(error: InputError, hint: str) -> InputError:
+    error.hint = hint  # type: ignore[attr-defined]
+    return error
 
 
 # -- XLSX ------------------------------------------------------------------------------------

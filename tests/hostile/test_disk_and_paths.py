@@ -65,7 +65,7 @@ def test_a_full_disk_after_sending_is_exit_3_and_the_rerun_resumes(
         if sent == 0:                               # full before the first write: exit 2
             assert full.returncode == 2, full.stderr
             assert "--restart" not in full.stderr, full.stderr
-            for leftover in tmp_path.glob("c.csv.journal.sqlite*"):
+            for leftover in tmp_path.glob("c.csv*.journal.sqlite*"):
                 leftover.unlink()                   # an empty journal, from a run that never ran
             continue
         break
@@ -147,7 +147,7 @@ def test_the_journal_given_as_input_is_named(sandbox: Any, tmp_path: Path) -> No
     mapping = write_mapping(tmp_path / "m.yaml", CONTACTS)
     assert run_cli(["import", str(data), "-m", str(mapping)], url=sandbox.url,
                    token=TOKEN).returncode == 0
-    journal = tmp_path / "c.csv.journal.sqlite"
+    journal = next(tmp_path.glob("c.csv*.journal.sqlite"))
     result = run_cli(["import", str(journal), "-m", str(mapping)], url=sandbox.url, token=TOKEN)
     assert result.returncode == 2
     assert "is an SQLite database (a concord-etl journal?)" in result.stderr

@@ -116,7 +116,7 @@ def _first_import(sandbox: Any, tmp_path: Path, *, excel: bool = False) -> tuple
     first = run_cli(["import", str(source), "-m", str(mapping), "--json"], url=sandbox.url,
                     token=TOKEN)
     assert first.returncode == 1, first.stderr                    # Bob is rejected
-    results = tmp_path / ("leads.results.xlsx" if excel else "leads.results.csv")
+    results = next(tmp_path.glob("leads*.results.xlsx" if excel else "leads*.results.csv"))
     return results, mapping
 
 
