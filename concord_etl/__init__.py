@@ -39,6 +39,8 @@ if TYPE_CHECKING:
         ConfigError,
         CrmError,
         InputError,
+        InputWarning,
+        Interrupted,
         JournalError,
         MappingError,
         OutcomeUnknown,
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
         UnexpectedAnswer,
         Unreachable,
         UsageError,
+        WriteFailed,
     )
     from concord_etl.export.exporter import ExportOptions, ExportSummary, export_resource
     from concord_etl.export.report import ReportSummary, load_report, run_report
@@ -106,9 +109,9 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
         (
             "AbortRun", "ApiError", "AuthError", "ConcordError", "ConfigError", "CrmError",
-            "InputError", "JournalError", "MappingError", "OutcomeUnknown", "RateLimited",
-            "RecordRejected", "RunLocked", "TransportError", "UnexpectedAnswer", "Unreachable",
-            "UsageError",
+            "InputError", "InputWarning", "Interrupted", "JournalError", "MappingError",
+            "OutcomeUnknown", "RateLimited", "RecordRejected", "RunLocked", "TransportError",
+            "UnexpectedAnswer", "Unreachable", "UsageError", "WriteFailed",
         ),
         "concord_etl.errors",
     ),
@@ -128,6 +131,8 @@ __all__ = [
     "ImportOptions",
     "ImportSummary",
     "InputError",
+    "InputWarning",
+    "Interrupted",
     "JournalError",
     "Mapping",
     "MappingError",
@@ -150,6 +155,7 @@ __all__ = [
     "Unreachable",
     "UsageError",
     "ValidationSummary",
+    "WriteFailed",
     "__version__",
     "connect",
     "draft_mapping",

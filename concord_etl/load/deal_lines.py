@@ -207,7 +207,7 @@ class DealLines:
         if deal_id is None:
             return []
         if deal_id not in self.known:
-            billable = self.client.get(f"deals/{deal_id}/billable") or {}
+            billable = self.client.get_object(f"deals/{deal_id}/billable")
             self.known[deal_id] = list(billable.get("products") or [])
             self.tax_types.setdefault(deal_id, billable.get("tax_type"))
         return self.known[deal_id]

@@ -47,6 +47,7 @@ from concord_etl.load.journal_meta import (
     owner_message,
     reverted_message,
 )
+from concord_etl.redact import redact_data
 
 STATES = ("pending", "sent", "done", "rejected", "failed", "unverified", "skipped")
 SCHEMA_VERSION = "1"
@@ -372,9 +373,18 @@ def _connect(path: Path) -> sqlite3.Connection:
                 connection.execute(f"ALTER TABLE ops ADD COLUMN {name} {kind}")
         connection.commit()
     except sqlite3.DatabaseError as exc:
-        message = f"cannot use the journal {path}: {exc}; rerun with --restart to start over"
+        if _local_io_problem(exc):            # a full disk is not a broken journal
+            message = (f"cannot use the journal {path}: {exc}; check that its folder has free "
+                       "space and can be written to, then rerun the same command")
+        else:
+            message = f"cannot use the journal {path}: {exc}; rerun with --restart to start over"
         raise JournalError(message) from None
     return connection
+
+
+def _local_io_problem(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("disk i/o", "disk is full", "unable to open", "readonly"))
 
 
 def _check_owner(path: Path, input_hash: str, mapping_hash: str, input_name: str,
@@ -419,7 +429,10 @@ def _check_state(state: str) -> None:
 
 
 def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    """JSON for the journal, redacted (no secret reaches the file, even from server text)."""
+    if value is None:
+        return None
+    return json.dumps(redact_data(value), ensure_ascii=False, default=str)
 
 
 def _loads(text: str | None) -> Any:

@@ -71,33 +71,44 @@ class Sender:
         with ThreadPoolExecutor(max_workers=most, thread_name_prefix="concord-send") as pool:
             index = 0
             while True:
-                while abort is None and len(inflight) < self._concurrency() and index < len(todo):
-                    if index >= journalled:
-                        self._intents(todo[journalled : journalled + block], planner)
-                        journalled += block
-                    row = next(queue)
-                    inflight[pool.submit(self._send_one, row, planner)] = row
-                    index += 1
-                if not inflight:
-                    break
+                # Ctrl-C/SIGTERM may land anywhere in this loop: stop submitting, keep
+                # collecting the requests in flight so their outcomes reach the journal.
                 try:
+                    while (abort is None and len(inflight) < self._concurrency()
+                           and index < len(todo)):
+                        if index >= journalled:
+                            self._intents(todo[journalled : journalled + block], planner)
+                            journalled += block
+                        row = next(queue)
+                        inflight[pool.submit(self._send_one, row, planner)] = row
+                        index += 1
+                    if not inflight:
+                        break
                     done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                    for future in done:
+                        row = inflight.pop(future)
+                        try:
+                            future.result()
+                        except (AbortRun, KeyboardInterrupt) as exc:
+                            abort = abort or exc
+                            row.action, row.errors = "pending", [f"not finished: {exc}"]
+                            continue
+                        self._settle(row)
                 except KeyboardInterrupt as exc:
-                    abort = exc
-                    continue
-                for future in done:
-                    row = inflight.pop(future)
-                    try:
-                        future.result()
-                    except (AbortRun, KeyboardInterrupt) as exc:
-                        abort = abort or exc
-                        row.action, row.errors = "pending", [f"not sent: {exc}"]
-                        continue
-                    self._settle(row)
+                    abort = abort or exc
             if abort is not None:
+                self._never_sent(todo[index:min(journalled, len(todo))])
                 for row in todo[index:]:
                     row.action = "pending"
                 raise abort
+
+    def _never_sent(self, rows: list[RowWork]) -> None:
+        """Intents written for rows that were never submitted: not 'sent' after all."""
+        try:
+            self.journal.finish_many(
+                (f"row:{r.row}", "pending", None, None, None, r.row) for r in rows)
+        except KeyboardInterrupt:
+            return          # they stay 'sent' and are checked in the CRM by the next run
 
     def _intents(self, rows: list[RowWork], planner: Decider) -> None:
         keys = planner.reconcile_keys()
@@ -129,7 +140,7 @@ class Sender:
 
     def _send_one(self, row: RowWork, planner: Decider) -> None:
         resource = self.resource
-        resend = row.previous is not None
+        resend = row.previous is not None and row.previous.get("state") != "pending"
         for _attempt in range(MAX_SEND_ATTEMPTS):
             try:
                 if row.action == "create":
@@ -183,7 +194,7 @@ class Sender:
             value = row.values.get(name)
             if is_empty(value) or isinstance(value, (list, tuple, dict)):
                 continue
-            hits = self.client.get(
+            hits = self.client.get_records(
                 f"trashed/{self.resource}/search",
                 {"q": str(value), "search_fields": f"{name}:="},
             )

@@ -30,6 +30,7 @@ from typing import Any
 from concord_etl.output.columns import ColumnDef, is_missing
 from concord_etl.output.csv_writer import CsvWriter
 from concord_etl.output.xlsx_writer import WorkbookWriter
+from concord_etl.redact import redact
 
 # Outcomes (README: results file); dry runs use the plan's verbs (create/update/skip/reject) too.
 ACTIONS = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
@@ -143,7 +144,7 @@ class ResultsWriter:
             self._seq,
             action,
             None if concord_id is None or is_missing(concord_id) else concord_id,
-            tuple(str(e) for e in errors or ()),
+            tuple(redact(e) for e in errors or ()),
             self._values(raw),
         )
         self._seq += 1

@@ -24,7 +24,8 @@ CREATABLE = dict.fromkeys(LOOKUP_CREATABLE, "name")
 
 
 class LookupClient(Protocol):
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any: ...
+    def get_records(self, path: str, params: dict[str, Any] | None = None
+                    ) -> list[dict[str, Any]]: ...
     def iter_records(
         self, resource: str, params: dict[str, Any] | None = None, per_page: int = 100
     ) -> Iterable[dict[str, Any]]: ...
@@ -91,7 +92,7 @@ class Resolver:
         """All records of a small lookup table, fetched once."""
         if resource not in self._tables:
             if resource == "countries":
-                rows = self._client.get("countries")
+                rows = self._client.get_records("countries")
             else:
                 rows = list(self._client.iter_records(resource, {"order": "id|asc"}))
             self._tables[resource] = list(rows or [])
