@@ -9,6 +9,7 @@ only this module::
     mapping = ce.load_mapping("mappings/leads-contacts.yaml")  # records: files: load_import_mapping
     checked = ce.validate_file("leads.csv", mapping, client=client)
     summary = ce.run_import("leads.csv", mapping, client, ce.ImportOptions(dry_run=True))
+    undone = ce.revert_import("leads.csv", mapping, client)   # undo the last import
     ce.export_resource(client, "contacts", "contacts.xlsx")
     ce.run_report(client, ce.load_report("mappings/reports/weekly.yaml"))
 
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
         ConfigError,
         CrmError,
         InputError,
+        InputWarning,
+        Interrupted,
         JournalError,
         MappingError,
         OutcomeUnknown,
@@ -48,9 +51,11 @@ if TYPE_CHECKING:
         UnexpectedAnswer,
         Unreachable,
         UsageError,
+        WriteFailed,
     )
     from concord_etl.export.exporter import ExportOptions, ExportSummary, export_resource
     from concord_etl.export.report import ReportSummary, load_report, run_report
+    from concord_etl.load.revert import RevertOptions, RevertSummary, revert_import
     from concord_etl.load.run import ImportOptions, ImportSummary, run_import
     from concord_etl.mapping import (
         Mapping,
@@ -89,6 +94,9 @@ _EXPORTS: dict[str, str] = {
     "run_import": "concord_etl.load.run",
     "ImportOptions": "concord_etl.load.run",
     "ImportSummary": "concord_etl.load.run",
+    "revert_import": "concord_etl.load.revert",
+    "RevertOptions": "concord_etl.load.revert",
+    "RevertSummary": "concord_etl.load.revert",
     "export_resource": "concord_etl.export.exporter",
     "ExportOptions": "concord_etl.export.exporter",
     "ExportSummary": "concord_etl.export.exporter",
@@ -101,9 +109,9 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
         (
             "AbortRun", "ApiError", "AuthError", "ConcordError", "ConfigError", "CrmError",
-            "InputError", "JournalError", "MappingError", "OutcomeUnknown", "RateLimited",
-            "RecordRejected", "RunLocked", "TransportError", "UnexpectedAnswer", "Unreachable",
-            "UsageError",
+            "InputError", "InputWarning", "Interrupted", "JournalError", "MappingError",
+            "OutcomeUnknown", "RateLimited", "RecordRejected", "RunLocked", "TransportError",
+            "UnexpectedAnswer", "Unreachable", "UsageError", "WriteFailed",
         ),
         "concord_etl.errors",
     ),
@@ -123,6 +131,8 @@ __all__ = [
     "ImportOptions",
     "ImportSummary",
     "InputError",
+    "InputWarning",
+    "Interrupted",
     "JournalError",
     "Mapping",
     "MappingError",
@@ -133,6 +143,8 @@ __all__ = [
     "ReportSummary",
     "ResourceFields",
     "RetryPolicy",
+    "RevertOptions",
+    "RevertSummary",
     "RunLocked",
     "RunLog",
     "Sandbox",
@@ -143,6 +155,7 @@ __all__ = [
     "Unreachable",
     "UsageError",
     "ValidationSummary",
+    "WriteFailed",
     "__version__",
     "connect",
     "draft_mapping",
@@ -152,6 +165,7 @@ __all__ = [
     "load_report",
     "load_settings",
     "open_table",
+    "revert_import",
     "run_import",
     "run_report",
     "validate_file",

@@ -1,3 +1,3 @@
 from concord_etl.cli import main
 
-main()
+main(prog_name="concord-etl")

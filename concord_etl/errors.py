@@ -12,7 +12,9 @@ failure) or *did the CRM answer with an error* (an API error with a status and a
     │   ├── MappingError              mapping/report YAML problem (file, key, line)
     │   └── JournalError              the journal belongs to another input/mapping
     ├── AbortRun                      stop now; rerunning the same command resumes   3
-    │   └── RunLocked                 another run of the same work holds the lock
+    │   ├── RunLocked                 another run of the same work holds the lock
+    │   └── WriteFailed               a local file (journal, results) could not be
+    │                                 written after the CRM was changed (disk full)
     └── CrmError                      talking to the CRM went wrong (method, URL)
         ├── TransportError            no answer came back at all
         │   └── Unreachable*          could not connect, or reads kept failing       3
@@ -20,22 +22,31 @@ failure) or *did the CRM answer with an error* (an API error with a status and a
         │                             back (dropped, timed out, 5xx): do NOT resend;
         │                             reconcile by the row's match key first         3
         └── ApiError                  the CRM answered with an error status
-            ├── RateLimited           429: wait ``retry_after`` seconds, then retry
+            ├── RateLimited*          429 past the retry budget, or a Retry-After
+            │                         longer than the client may wait                3
             ├── RecordRejected        422/400/404/409/413 about this record: reject
             │                         the row (``errors`` = Laravel field messages)  1
             ├── AuthError*            401/403/419: the token cannot be used          3
-            └── UnexpectedAnswer*     5xx after retries, a redirect, HTML, or JSON
-                                      of the wrong shape                              3
+            └── UnexpectedAnswer*     5xx after retries, a redirect, HTML, JSON of
+                                      the wrong shape, an answer too big or too slow  3
 
     * also an AbortRun: the run stops, and a rerun resumes it once the cause is fixed.
 
-Only ``concord_etl.cli`` turns these into exit codes (``exit_code``). Messages never contain
-the API token.
+    Interrupted (a KeyboardInterrupt)  Ctrl-C, SIGTERM, SIGHUP: stop sending, finish  3
+    InputWarning (a UserWarning)       noticed in an input file, worth telling
+                                       (mixed encodings, stripped control characters)
+
+Only ``concord_etl.cli`` turns these into exit codes (``exit_code``): any CRM error that
+stops a command exits 3 (a rerun resumes), whatever its class says for a single row. Every
+message passes ``concord_etl.redact.redact`` when the error is made, so it never contains the
+API token, even when the text came from the server.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from concord_etl.redact import redact, redact_data
 
 __all__ = [
     "AbortRun",
@@ -45,6 +56,8 @@ __all__ = [
     "ConfigError",
     "CrmError",
     "InputError",
+    "InputWarning",
+    "Interrupted",
     "JournalError",
     "MappingError",
     "OutcomeUnknown",
@@ -55,14 +68,18 @@ __all__ = [
     "UnexpectedAnswer",
     "Unreachable",
     "UsageError",
+    "WriteFailed",
     "exit_code",
 ]
 
 
 class ConcordError(Exception):
-    """Root of every error concord-etl raises on purpose."""
+    """Root of every error concord-etl raises on purpose; its message is always redacted."""
 
     exit_code = 1
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 # -- fix the input and rerun (nothing was sent) ----------------------------------------------
@@ -139,6 +156,27 @@ class RunLocked(AbortRun):
     """Another run holds the lock (the same import or report started twice)."""
 
 
+class WriteFailed(AbortRun):
+    """A local file could not be written after the CRM was changed (disk full, no permission).
+
+    The journal's intents were written before each request, so a rerun — once there is room —
+    knows what was sent and resumes without duplicates.
+    """
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, SIGTERM or SIGHUP: stop sending, let the requests in flight finish, write the
+    results, exit 3. A KeyboardInterrupt, so code that handles Ctrl-C handles it too."""
+
+    def __init__(self, signal_name: str = "SIGINT") -> None:
+        self.signal_name = signal_name
+        super().__init__(f"interrupted by {signal_name}")
+
+
+class InputWarning(UserWarning):
+    """Something in an input file worth telling the user, which does not stop the run."""
+
+
 # -- talking to the CRM ------------------------------------------------------------------------
 
 
@@ -187,12 +225,12 @@ class ApiError(CrmError):
         headers: dict[str, str] | None = None,
     ) -> None:
         self.status = status
-        self.body = body
-        self.headers = headers or {}
+        self.body = redact_data(body)
+        self.headers = redact_data(headers or {})
         super().__init__(message, method=method, url=url)
 
 
-class RateLimited(ApiError):
+class RateLimited(ApiError, AbortRun):
     """429 Too Many Attempts; ``retry_after`` is the server's hint in seconds."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
@@ -204,7 +242,7 @@ class RecordRejected(ApiError):
     """The CRM refused this one record (422, 400, 404, 409, 413): reject the row, go on."""
 
     def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None, **kw: Any) -> None:
-        self.errors = errors or {}
+        self.errors = redact_data(errors or {})
         super().__init__(message, **kw)
 
 
@@ -217,9 +255,16 @@ class UnexpectedAnswer(ApiError, AbortRun):
 
 
 def exit_code(error: BaseException) -> int:
-    """The process exit code for an error (see the README's exit-code table)."""
+    """The process exit code for an error that stopped a command (the README's table).
+
+    2: nothing was sent (usage, configuration, mapping, input file, journal of another run).
+    3: the command stopped part-way — a CRM error of any kind, an interruption, a local write
+    that failed after the CRM was changed, a lock held by another run; rerunning resumes.
+    """
+    if isinstance(error, UsageError):
+        return 2
+    if isinstance(error, AbortRun | CrmError | KeyboardInterrupt):
+        return 3
     if isinstance(error, ConcordError):
         return error.exit_code
-    if isinstance(error, KeyboardInterrupt):
-        return 3
-    return 1
+    return 3

@@ -16,15 +16,16 @@ returned :class:`Settings` says so in ``notes``.
 
 The token is wrapped in :class:`Secret` as soon as it is read, so it prints as ``***`` in
 reprs, logs, f-strings and tracebacks; only :meth:`Secret.reveal` gives the value (the HTTP
-client uses it to build the ``Authorization`` header). :func:`redact` makes any text safe for a
-log: known secrets, ``Authorization``/``Bearer`` values and Concord token shapes become ``***``.
+client uses it to build the ``Authorization`` header). Making a ``Secret`` also registers it
+with :func:`concord_etl.redact.register_secret`, so text that echoes it is masked everywhere.
+:func:`redact` is the one redaction (``concord_etl.redact.redact``) plus any extra secrets:
+known secrets, ``Authorization``/``Bearer`` values and Concord token shapes become ``***``.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from concord_etl.errors import ConfigError
 from concord_etl.profiles import PROFILE_ENV, Profile, find_profile
+from concord_etl.redact import MASK, register_secret
+from concord_etl.redact import redact as redact_registered
 
 URL_ENV = "CONCORD_URL"
 TOKEN_ENV = "CONCORD_TOKEN"
@@ -45,6 +48,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = str(value)
+        register_secret(self._value)      # masked in every message, file and log from now on
 
     def reveal(self) -> str:
         """The real value; use only where the secret must go on the wire."""
@@ -220,29 +224,22 @@ def _check_destination(chosen: Profile | None, url: str, url_source: str, token_
 
 # -- redaction -------------------------------------------------------------------------------
 
-REDACTED = "***"
-# "Authorization: Bearer x", "authorization=x", "Bearer x": the credential after them.
-_AUTH_VALUE = re.compile(r"(?i)(\b(?:authorization|proxy-authorization)\b[\"']?\s*[:=]\s*[\"']?)"
-                         r"(?:(?:bearer|basic|token)\s+)?[^\s\"',;}]+")
-_BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s\"',;}]+")
-# A Sanctum personal access token: "<id>|<40 random characters>".
-_SANCTUM = re.compile(r"\b\d+\|[A-Za-z0-9]{20,}")
+REDACTED = MASK
 
 
 def redact(text: str, secrets: Iterable[str | Secret | None] = ()) -> str:
     """``text`` safe for a log or a message: secrets and credentials replaced by ``***``.
 
-    Replaces every occurrence of each of ``secrets`` (their revealed values), the value after
-    ``Authorization``/``Bearer``, and anything shaped like a Concord API token (``12|AbC...``).
+    The one redaction of the tool (:func:`concord_etl.redact.redact`: every registered secret,
+    the value after ``Authorization``/``Bearer``, anything shaped like a Concord API token
+    ``12|AbC...``), plus the revealed values of ``secrets``.
     """
     out = str(text)
     for secret in secrets:
         raw = secret.reveal() if isinstance(secret, Secret) else secret
         if raw and len(raw) >= 4:
             out = out.replace(raw, REDACTED)
-    out = _AUTH_VALUE.sub(lambda m: m.group(1) + REDACTED, out)
-    out = _BEARER.sub(lambda m: m.group(1) + REDACTED, out)
-    return _SANCTUM.sub(REDACTED, out)
+    return redact_registered(out)
 
 
 def read_token_file(path: str | Path) -> Secret:

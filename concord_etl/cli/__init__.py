@@ -81,10 +81,11 @@ def sandbox(args: tuple[str, ...]) -> None:
 
 
 def _register() -> None:
-    from concord_etl.cli import exports, imports, tools
+    from concord_etl.cli import exports, imports, revert, tools
 
     main.add_command(imports.import_command)
     main.add_command(imports.validate_command)
+    main.add_command(revert.revert_command)
     main.add_command(exports.export_command)
     main.add_command(exports.report_command)
     main.add_command(tools.fields_command)

@@ -3,18 +3,23 @@
 Every command that talks to the CRM takes ``connection_options`` (``--url``, ``--token-file``,
 ``--profile``, ``--allow-insecure-http``) and every command that runs work takes
 ``run_options`` (``--log-file``, ``--verbose`` and, where they mean something, ``-q/--quiet``
-and ``--json``). Errors print as ``error: <what>`` then ``hint: <what to do>`` on stderr.
+and ``--json``). Errors print as ``error: <what>`` then ``hint: <what to do>`` on stderr, redacted;
+an interruption (Ctrl-C, SIGTERM, SIGHUP) is one ``error:`` line. Input warnings print as
+``warning: ...``. Exit codes: 2 nothing was sent, 3 stopped part-way (see ``describe_error``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import shlex
+import sqlite3
 import sys
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -28,27 +33,34 @@ from concord_etl.errors import (
     ConcordError,
     ConfigError,
     InputError,
+    InputWarning,
     MappingError,
     OutcomeUnknown,
     RunLocked,
     Unreachable,
+    UsageError,
     exit_code,
 )
+from concord_etl.redact import install_log_redaction, redact, redact_data
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 CLOSED_PIPE_EXIT = 141          # 128 + SIGPIPE, what a shell shows for `yes | head`
 F = TypeVar("F", bound=Callable[..., Any])
 RESUME = "rerun the same command to resume"
+DEBUG_ENV = "CONCORD_ETL_DEBUG"
+_CLIENTS: list[Any] = []        # clients this command made: did anything reach the CRM?
 
 
 # -- errors ----------------------------------------------------------------------------------------
 
 
 def echo_error(message: str, hint: str | None = None) -> None:
-    """The one error style: ``error: ...`` and, when there is one, ``hint: ...`` (stderr)."""
-    click.echo(f"error: {message}", err=True)
-    if hint:
-        click.echo(f"hint: {hint}", err=True)
+    """The one error style: ``error: ...`` and, when there is one, ``hint: ...`` (stderr),
+    redacted; a vanished terminal (SIGHUP) does not raise again."""
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(redact(f"error: {message}"), err=True)
+        if hint:
+            click.echo(redact(f"hint: {hint}"), err=True)
 
 
 def closed_pipe() -> NoReturn:
@@ -87,41 +99,117 @@ def error_hint(exc: BaseException) -> str | None:
 
 
 def handle_errors(func: F) -> F:
-    """Render library errors as one clear message on stderr and exit with their code."""
+    """Run a command with SIGTERM/SIGHUP handled like Ctrl-C, input warnings shown and log
+    records redacted; render every error in the one style and exit with the README's code."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from concord_etl.cli.stopping import stop_signals
+
+        install_log_redaction()
+        _CLIENTS.clear()
         try:
-            return func(*args, **kwargs)
-        except click.exceptions.Exit:
+            with stop_signals(), _shown_warnings():
+                return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
-        except click.ClickException:
-            raise
-        except KeyboardInterrupt:
-            click.echo("", err=True)
-            echo_error("interrupted", RESUME)
-            sys.exit(3)
-        except RunLocked as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exit_code(exc))
-        except AbortRun as exc:
-            summary = getattr(exc, "summary", None)
-            if summary is not None and getattr(summary, "results", None):
-                click.echo(f"note: results so far: {summary.results}", err=True)
-            echo_error(str(exc), error_hint(exc))
-            sys.exit(3)
-        except ConcordError as exc:
-            echo_error(str(exc), error_hint(exc))
-            sys.exit(exit_code(exc))
         except BrokenPipeError:
             closed_pipe()       # the reader went away (| head): stop quietly
-        except OSError as exc:
-            name = getattr(exc, "filename", None)
-            where = f" ({name})" if name else ""
-            echo_error(f"{exc.strerror or exc}{where}", "check the path and its permissions")
-            sys.exit(2)
+        except BaseException as exc:
+            if isinstance(exc, SystemExit):
+                raise
+            if os.environ.get(DEBUG_ENV) and not isinstance(exc, ConcordError | KeyboardInterrupt):
+                raise
+            message, hint, code = describe_error(exc)
+            _json_summary_of(exc, kwargs.get("run"))
+            if isinstance(exc, KeyboardInterrupt) and getattr(exc, "signal_name", "SIGINT") \
+                    == "SIGINT":
+                with contextlib.suppress(OSError, ValueError):
+                    click.echo("", err=True)          # closes the terminal's ^C
+            echo_error(message, hint)
+            sys.exit(code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def describe_error(exc: BaseException) -> tuple[str, str | None, int]:
+    """The message, the hint and the exit code for an error that stopped a command.
+
+    2: nothing was sent (usage, configuration, mapping, input, a local file before any write
+    to the CRM). 3: stopped part-way — any CRM error, an interruption, a local write after the
+    CRM was changed, a lock; rerunning resumes. An interruption is one line, without a hint.
+    """
+    results = _results_of(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        name = getattr(exc, "signal_name", "SIGINT")
+        how = "Ctrl-C" if name == "SIGINT" else name
+        if results:
+            return (f"interrupted by {how}: stopped after the requests in flight; results so "
+                    f"far in {results}; {RESUME}"), None, 3
+        return f"interrupted by {how}; {RESUME}", None, 3
+    if isinstance(exc, UsageError):
+        return str(exc), error_hint(exc), 2
+    if isinstance(exc, ConcordError):
+        text = str(exc)
+        if results:
+            text += f" (results so far: {results})"
+        hint = error_hint(exc)
+        if hint is None and "rerun" not in text:
+            hint = RESUME
+        return text, hint, exit_code(exc)
+    if isinstance(exc, OSError | sqlite3.Error):
+        return _local_failure(exc)
+    name = type(exc).__name__
+    return (f"unexpected {name}: {redact(exc)} (a bug in concord-etl)",
+            f"please report it ({DEBUG_ENV}=1 shows the traceback); {RESUME}", 3)
+
+
+def _local_failure(exc: OSError | sqlite3.Error) -> tuple[str, str | None, int]:
+    """A local file could not be read or written: exit 3 once the CRM was changed (the
+    journal knows what was sent), else 2 (nothing in the CRM changed)."""
+    if isinstance(exc, OSError):
+        name = getattr(exc, "filename", None)
+        what = f"{name}: {exc.strerror or exc}" if name else str(exc.strerror or exc)
+    else:
+        what = f"the journal database failed ({exc})"
+    writes = sum(int(getattr(c.stats, "writes", 0)) for c in _CLIENTS)
+    if writes:
+        return (f"{what}, after {writes} write(s) to the CRM; the journal knows what was sent",
+                f"fix the cause (free some space?), then {RESUME}", 3)
+    return (f"{what}; nothing in the CRM was changed",
+            "check the path, its permissions and the free space, then run again", 2)
+
+
+def _results_of(exc: BaseException) -> str | None:
+    summary = getattr(exc, "summary", None)
+    return getattr(summary, "results", None) if summary is not None else None
+
+
+def _json_summary_of(exc: BaseException, run: Any) -> None:
+    """With --json, the summary of a run that stopped is printed all the same."""
+    summary: Any = getattr(exc, "summary", None)
+    if run is not None and getattr(run, "as_json", False) and hasattr(summary, "as_dict"):
+        with contextlib.suppress(OSError, ValueError):
+            print_json(summary.as_dict())
+
+
+@contextlib.contextmanager
+def _shown_warnings() -> Iterator[None]:
+    """Input warnings (mixed encodings, removed characters, ...) as ``warning: ...`` lines."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", InputWarning)
+        original = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+            if issubclass(category, InputWarning):
+                with contextlib.suppress(OSError, ValueError):
+                    click.echo(redact(f"warning: {message}"), err=True)
+            else:
+                original(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
 
 
 # -- connection ------------------------------------------------------------------------------------
@@ -172,7 +260,7 @@ def connection_options(func: F) -> F:
 
 def make_client(conn: Connection, run: Run | None = None) -> Any:
     """A ``ConcordClient`` from the options; with ``run``, its requests go to the run log."""
-    from concord_etl.crm.client import ConcordClient
+    from concord_etl.crm.client import ConcordClient, client_options_from_env
     from concord_etl.settings import load_settings
 
     settings = load_settings(conn.url, token=conn.token, token_file=conn.token_file,
@@ -181,8 +269,11 @@ def make_client(conn: Connection, run: Run | None = None) -> Any:
     if run is not None:
         run.connected(settings)
         observer = run.log.request if run.logging else None
-    return ConcordClient(settings.url, settings.token,
-                         allow_insecure_http=settings.allow_insecure_http, on_request=observer)
+    client = ConcordClient(settings.url, settings.token,
+                           allow_insecure_http=settings.allow_insecure_http, on_request=observer,
+                           **client_options_from_env())
+    _CLIENTS.append(client)
+    return client
 
 
 def load_mapping_file(path: Path) -> Any:
@@ -214,16 +305,16 @@ class Run:
     def say(self, text: str) -> None:
         """Human output on stdout (the summary): not with --quiet or --json."""
         if not (self.quiet or self.as_json):
-            click.echo(text)
+            click.echo(redact(text))
 
     def note(self, text: str) -> None:
         """Something worth knowing, on stderr: not with --quiet."""
         if not self.quiet:
-            click.echo(f"note: {text}", err=True)
+            click.echo(redact(f"note: {text}"), err=True)
 
     def warn(self, text: str) -> None:
         """Something that needs attention, on stderr, always."""
-        click.echo(f"warning: {text}", err=True)
+        click.echo(redact(f"warning: {text}"), err=True)
 
     def summary(self, data: dict[str, Any], human: Callable[[], str]) -> None:
         """The run's result: logged; JSON on stdout with --json, else ``human()`` unless quiet."""
@@ -333,7 +424,8 @@ def _log_end(run: Run, code: object, error: BaseException | None) -> None:
 
 
 def print_json(data: dict[str, Any]) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+    """A JSON summary on stdout, redacted like every other output."""
+    click.echo(json.dumps(redact_data(data), ensure_ascii=False, default=str))
 
 
 def summary_table(rows: list[tuple[str, Any]], *, title: str | None = None) -> str:

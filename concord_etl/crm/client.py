@@ -6,17 +6,27 @@
   ``trust_env=False`` (no per-request proxy/netrc lookups); proxies only when passed.
 * Every request goes through the :class:`~concord_etl.crm.pacing.Pacer` (rate limit).
 * Retries: a 429 is never committed, so it is retried (reads and writes) after the pacer's
-  wait. Reads are retried on 5xx, timeouts and connection errors with exponential backoff +
-  jitter, then :class:`UnexpectedAnswer` (5xx) or :class:`Unreachable` (no answer). Writes are retried only when the connection failed
-  *before* the request was sent; anything after (read timeout, reset, 5xx) is
-  :class:`OutcomeUnknown` at once — the uploader reconciles by match key.
+  wait, which honours ``Retry-After`` (seconds or an HTTP date); a ``Retry-After`` longer
+  than ``RetryPolicy.max_retry_after`` gives up at once with a clear :class:`RateLimited`.
+  Reads are retried on 5xx, timeouts and connection errors with exponential backoff +
+  jitter, then :class:`UnexpectedAnswer` (5xx) or :class:`Unreachable` (no answer). Writes
+  are retried only when the connection failed *before* the request was sent; anything after
+  (read timeout, reset, 5xx) is :class:`OutcomeUnknown` at once — the uploader reconciles by
+  match key.
+* Bounds: every request has a total ``deadline`` (connect + headers + whole body) and a
+  ``max_body_bytes``; see :mod:`concord_etl.crm.transport`. An answer of the wrong shape
+  (HTML, a list where a record was expected, a record without ``id``) is an
+  :class:`UnexpectedAnswer` naming the request, what came and what was expected.
 * Errors (see :mod:`concord_etl.errors`) carry method, URL (no secrets), status and a body
-  excerpt; the token never appears in them.
+  excerpt; everything in them is redacted (:mod:`concord_etl.redact`), server text included.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random as _random
+import reprlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -31,6 +41,20 @@ from concord_etl._version import __version__
 from concord_etl.crm.fields import ResourceFields, fetch_fields
 from concord_etl.crm.pacing import Pacer, parse_rate_headers
 from concord_etl.crm.request_event import RequestObserver, request_event
+from concord_etl.crm.shapes import (
+    expect_field_list,
+    expect_list_of_records,
+    expect_object,
+    expect_record,
+)
+from concord_etl.crm.transport import (
+    Answer,
+    BodyTooLarge,
+    Deadline,
+    DeadlinePassed,
+    WatchedAdapter,
+    read_body,
+)
 from concord_etl.crm.wire import (
     EXCERPT_CHARS,
     MAX_PER_PAGE,
@@ -48,6 +72,7 @@ from concord_etl.crm.wire import (
 )
 from concord_etl.errors import (
     ApiError,
+    ConfigError,
     CrmError,
     OutcomeUnknown,
     RateLimited,
@@ -55,6 +80,7 @@ from concord_etl.errors import (
     UnexpectedAnswer,
     Unreachable,
 )
+from concord_etl.redact import redact
 from concord_etl.settings import Secret, check_token, load_settings, normalise_url
 
 __all__ = [
@@ -67,6 +93,7 @@ __all__ = [
     "as_datetime",
     "as_decimal",
     "classify_status",
+    "client_options_from_env",
     "connect",
     "display_url",
     "encode_json",
@@ -75,6 +102,14 @@ __all__ = [
 ]
 _KEPT_HEADERS = ("retry-after", "x-ratelimit-limit", "x-ratelimit-remaining",
                  "x-ratelimit-reset", "x-app-version", "content-type", "location")
+DEFAULT_DEADLINE = 120.0                  # s for one request: connect + headers + whole body
+DEFAULT_MAX_BODY = 100 * 1024 * 1024      # bytes of one answer (decoded)
+DEFAULT_MAX_RETRY_AFTER = 300.0           # s: a longer Retry-After gives up instead of waiting
+ENV_LIMITS = {
+    "CONCORD_REQUEST_DEADLINE": "deadline",
+    "CONCORD_MAX_RESPONSE_MB": "max_body_bytes",
+    "CONCORD_MAX_RETRY_AFTER": "max_retry_after",
+}
 
 
 @dataclass
@@ -82,6 +117,7 @@ class ClientStats:
     """Counters since the client was made (thread-safe)."""
 
     requests: int = 0
+    writes: int = 0             # POST/PUT/PATCH/DELETE that left (whatever their answer)
     retries: int = 0
     rate_limited: int = 0
     wait_seconds: float = 0.0
@@ -94,7 +130,7 @@ class ClientStats:
 
     def as_dict(self) -> dict[str, float]:
         with self._lock:
-            return {"requests": self.requests, "retries": self.retries,
+            return {"requests": self.requests, "writes": self.writes, "retries": self.retries,
                     "rate_limited": self.rate_limited, "wait_seconds": self.wait_seconds}
 
 
@@ -106,6 +142,7 @@ class RetryPolicy:
     max_rate_limited: int = 30
     backoff: float = 0.5
     max_backoff: float = 30.0
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
 
     def delay(self, failures: int, jitter: float) -> float:
         """Exponential backoff; ``jitter`` in [0, 1) scales it by 0.5-1.5."""
@@ -121,6 +158,8 @@ class ConcordClient:
         token: str | Secret,
         *,
         timeout: tuple[float, float] = (5.0, 60.0),
+        deadline: float = DEFAULT_DEADLINE,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
         allow_insecure_http: bool = False,
         pacer: Pacer | None = None,
         session_factory: Callable[[], requests.Session] = requests.Session,
@@ -136,6 +175,8 @@ class ConcordClient:
         self.api_url = self.base_url + "/api"
         self._token = check_token(token, source="the client's token argument")
         self.timeout = timeout
+        self.deadline = float(deadline)
+        self.max_body_bytes = int(max_body_bytes)
         self.pacer = pacer if pacer is not None else Pacer()
         self.stats = ClientStats()
         self._session_factory = session_factory
@@ -168,36 +209,46 @@ class ConcordClient:
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
 
+    def get_object(self, path: str, params: Mapping[str, Any] | None = None
+                   ) -> dict[str, Any]:
+        """A GET whose answer must be a JSON object (``deals/{id}/billable``)."""
+        return self._expect("GET", path, expect_object, params=params)
+
+    def get_records(self, path: str, params: Mapping[str, Any] | None = None
+                    ) -> list[dict[str, Any]]:
+        """A GET whose answer must be a list of records (``/countries``, ``.../search``)."""
+        return self._expect("GET", path, expect_list_of_records, params=params)
+
     def show(self, resource: str, record_id: int | str, params: Mapping[str, Any] | None = None
              ) -> dict[str, Any]:
-        return self.request("GET", record_path(resource, record_id), params=params)
+        return self._expect("GET", record_path(resource, record_id), expect_record,
+                            params=params)
 
     def create(self, resource: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        return self.request("POST", record_path(resource), body=body)
+        return self._expect("POST", record_path(resource), expect_record, body=body)
 
     def update(self, resource: str, record_id: int | str, body: Mapping[str, Any]
                ) -> dict[str, Any]:
-        return self.request("PUT", record_path(resource, record_id), body=body)
+        return self._expect("PUT", record_path(resource, record_id), expect_record, body=body)
 
     def delete(self, resource: str, record_id: int | str) -> None:
         self.request("DELETE", record_path(resource, record_id))
 
     def me(self) -> dict[str, Any]:
         """The token's user (a cheap connectivity and auth check)."""
-        return self.request("GET", "/me")
+        return self._expect("GET", "/me", expect_record)
 
     def create_fields(self, resource: str) -> list[dict[str, Any]]:
-        """The raw JSON array of ``GET /api/{resource}/create-fields?intent=create`` (without
-        ``intent`` Concord may leave ``isRequired`` false for fields required on create)."""
-        payload = self.request("GET", record_path(resource) + "/create-fields",
-                               params={"intent": "create"})
-        return _descriptor_list(payload)
+        """The JSON array of ``GET /api/{resource}/create-fields?intent=create`` (objects with
+        ``attribute``; without ``intent`` Concord may leave ``isRequired`` false for fields
+        required on create)."""
+        return self._expect("GET", record_path(resource) + "/create-fields", expect_field_list,
+                            params={"intent": "create"})
 
     def update_fields(self, resource: str, record_id: int | str) -> list[dict[str, Any]]:
-        """The raw JSON array of ``GET /api/{resource}/{id}/update-fields?intent=update``."""
-        payload = self.request("GET", record_path(resource, record_id) + "/update-fields",
-                               params={"intent": "update"})
-        return _descriptor_list(payload)
+        """The JSON array of ``GET /api/{resource}/{id}/update-fields?intent=update``."""
+        return self._expect("GET", record_path(resource, record_id) + "/update-fields",
+                            expect_field_list, params={"intent": "update"})
 
     def any_record_id(self, resource: str) -> int | None:
         """The id of one existing record of ``resource`` (for its update-fields), or None."""
@@ -218,9 +269,20 @@ class ConcordClient:
         query["page"] = page
         query["per_page"] = max(1, min(int(per_page), MAX_PER_PAGE))
         payload = self.request("GET", record_path(resource), params=query)
+        if payload is None:
+            return {"data": [], "meta": {}}
         if isinstance(payload, list):                # a non-paginated collection
-            return {"data": payload, "meta": {"current_page": 1, "last_page": 1}}
-        return payload or {"data": [], "meta": {}}
+            data = self._checked("GET", record_path(resource), query, payload,
+                                 expect_list_of_records)
+            return {"data": data, "meta": {"current_page": 1, "last_page": 1}}
+        if isinstance(payload, dict) and "data" in payload:
+            self._checked("GET", record_path(resource), query, payload.get("data"),
+                          expect_list_of_records)
+            if not isinstance(payload.get("meta") or {}, dict):
+                payload["meta"] = {}
+            return payload
+        self._checked("GET", record_path(resource), query, payload, expect_list_of_records)
+        return {"data": [], "meta": {}}                # not reached: the check raises
 
     def iter_records(self, resource: str, params: Mapping[str, Any] | None = None,
                      per_page: int = MAX_PER_PAGE, order: str | None = "id|asc"
@@ -265,6 +327,25 @@ class ConcordClient:
                 found.setdefault(record.get("id", id(record)), record)
         return list(found.values())
 
+    # -- answers of the right shape -----------------------------------------------------------
+    def _expect(self, method: str, path: str, check: Any, *,
+                params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
+        payload = self.request(method, path, params=params, body=body)
+        return self._checked(method, path, params, payload, check)
+
+    def _checked(self, method: str, path: str, params: Mapping[str, Any] | None, payload: Any,
+                 check: Any) -> Any:
+        problem, value = check(payload)
+        if problem is None:
+            return value
+        call = _Call(method.upper(), self.api_url + "/" + path.lstrip("/"), params)
+        message = f"{call.method} {call.shown}: {problem}"
+        if call.write:
+            message += ("; the write may have been applied: the rerun checks the CRM before "
+                        "sending it again")
+        raise UnexpectedAnswer(message, status=None, method=call.method, url=call.shown,
+                               body=_excerpt(reprlib.repr(payload)))
+
     # -- transport --------------------------------------------------------------------------
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 body: Any = None) -> Any:
@@ -273,40 +354,53 @@ class ConcordClient:
         data = None if body is None else encode_json(body)
         failures = limited = 0
         while True:
-            response, failure = self._send(call, data, attempt=failures + limited + 1)
-            if response is None:
+            answer, failure = self._send(call, data, attempt=failures + limited + 1)
+            if answer is None:
                 failures += 1
                 self._after_failure(failure, call, failures)
-            elif response.status_code == 429:
+            elif answer.status_code == 429:
                 limited += 1
                 self.stats.add(rate_limited=1, retries=1)
-                if limited > self.retry.max_rate_limited:
-                    what = f"still rate limited after {limited} attempts"
-                    raise self._error(RateLimited, response, call, what)
-            elif response.status_code >= 500 and not call.write and failures < self.retry.max_retries:
+                self._check_rate_limited(answer, call, limited)
+            elif answer.status_code >= 500 and not call.write and failures < self.retry.max_retries:
                 failures += 1
                 self._backoff_sleep(failures)
             else:
-                return self._result(response, call, failures)
+                return self._result(answer, call, failures)
+
+    def _check_rate_limited(self, answer: Answer, call: _Call, limited: int) -> None:
+        """Give up on a 429 past the retry budget or a Retry-After too long to wait for."""
+        wait = parse_rate_headers(answer.headers, wall_now=time.time()).retry_after
+        ceiling = self.retry.max_retry_after
+        if wait is not None and wait > ceiling:
+            what = (f"rate limited: the CRM asks to wait {_seconds_text(wait)} (Retry-After), "
+                    f"longer than the {_seconds_text(ceiling)} this tool waits; rerun later "
+                    "(or raise CONCORD_MAX_RETRY_AFTER)")
+            raise self._error(RateLimited, answer, call, what)
+        if limited > self.retry.max_rate_limited:
+            what = (f"still rate limited after {limited} attempts; rerun later (another "
+                    "program may be using the same user's rate limit)")
+            raise self._error(RateLimited, answer, call, what)
 
     def _send(self, call: _Call, data: bytes | None, attempt: int = 1
-              ) -> tuple[requests.Response | None, Exception | None]:
+              ) -> tuple[Answer | None, Exception | None]:
         ticket = self.pacer.acquire()
-        self.stats.add(requests=1, wait_seconds=ticket.waited)
-        response: requests.Response | None = None
+        self.stats.add(requests=1, writes=int(call.write), wait_seconds=ticket.waited)
+        answer: Answer | None = None
         failure: Exception | None = None
         started = time.monotonic()
         try:
-            response = self._session().request(call.method, call.url, params=call.params,
-                                               data=data, timeout=self.timeout,
-                                               allow_redirects=False)
-            return response, None
+            answer = self._exchange(call, data)
+            return answer, None
         except requests.RequestException as exc:
             failure = exc
             return None, exc
+        except CrmError as exc:                  # past the deadline or the size cap
+            failure = exc
+            raise
         finally:
-            status = None if response is None else response.status_code
-            headers = None if response is None else response.headers
+            status = None if answer is None else answer.status_code
+            headers = None if answer is None else answer.headers
             self.pacer.observe(ticket, status, headers)
             if self.on_request is not None:
                 self._notify(call, attempt, ticket.waited, started, status, headers, failure)
@@ -323,6 +417,48 @@ class ConcordClient:
                 self.on_request(event)
         except Exception:  # an observer never changes a request
             pass
+
+    def _exchange(self, call: _Call, data: bytes | None) -> Answer:
+        """One HTTP exchange under the deadline, the body read whole (up to the size cap)."""
+        with Deadline(self.deadline) as deadline:
+            response: requests.Response | None = None
+            try:
+                response = self._session().request(
+                    call.method, call.url, params=call.params, data=data,
+                    timeout=self.timeout, allow_redirects=False, stream=True)
+                body = read_body(response, self.max_body_bytes, deadline)
+                return Answer(response.status_code, response.headers, body)
+            except DeadlinePassed:
+                raise self._too_slow(call, deadline) from None
+            except requests.RequestException:
+                if deadline.expired:                   # the watchdog cut the connection
+                    raise self._too_slow(call, deadline) from None
+                raise
+            except BodyTooLarge as exc:
+                raise self._too_big(call, exc) from None
+            finally:
+                if response is not None:
+                    response.close()
+
+    def _too_slow(self, call: _Call, deadline: Deadline) -> CrmError:
+        what = (f"no complete answer within {_seconds_text(deadline.seconds)} (the request "
+                "deadline; a server that answers very slowly or never finishes); raise "
+                "CONCORD_REQUEST_DEADLINE if the CRM is just slow")
+        return self._failure(call, what)
+
+    def _too_big(self, call: _Call, exc: BodyTooLarge) -> CrmError:
+        what = (f"the CRM announced an answer of {_size_text(exc.size)}" if exc.declared
+                else "the CRM's answer kept coming")
+        what += (f", more than the {_size_text(exc.limit)} this tool reads; raise "
+                 "CONCORD_MAX_RESPONSE_MB if such answers are expected")
+        return self._failure(call, what)
+
+    def _failure(self, call: _Call, what: str) -> CrmError:
+        message = f"{call.method} {call.shown}: {what}"
+        if call.write:
+            message += "; the write may have been applied: the rerun checks before resending"
+            return OutcomeUnknown(message, method=call.method, url=call.shown)
+        return UnexpectedAnswer(message, method=call.method, url=call.shown)
 
     def _after_failure(self, exc: Exception | None, call: _Call, failures: int) -> None:
         where = f"{call.method} {call.shown}"
@@ -348,6 +484,8 @@ class ConcordClient:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._session_factory()
+            for prefix in ("https://", "http://"):
+                session.mount(prefix, WatchedAdapter())
             session.trust_env = False
             session.verify = self._verify
             session.proxies.update(self._proxies or {})
@@ -364,38 +502,84 @@ class ConcordClient:
         return session
 
     # -- answers ----------------------------------------------------------------------------
-    def _result(self, response: requests.Response, call: _Call, failures: int) -> Any:
-        status = response.status_code
+    def _result(self, answer: Answer, call: _Call, failures: int) -> Any:
+        status = answer.status_code
         if not 200 <= status < 300:
-            payload = json_or_none(response)
+            payload = json_or_none(answer.content)
             cls, what = classify_status(status, payload, call.method, failures)
             if 300 <= status < 400:
-                what += f" to {response.headers.get('Location', '?')}; check the URL"
+                what += f" to {answer.headers.get('Location', '?')}; check the URL"
             errors = payload.get("errors") if isinstance(payload, dict) else None
             extra = {"errors": errors} if cls is RecordRejected and isinstance(errors, dict) else {}
-            raise self._error(cls, response, call, what, **extra)
-        if status == 204 or not response.content:
+            raise self._error(cls, answer, call, what, **extra)
+        if status == 204 or not answer.content:
             return None
         try:
-            return response.json()
-        except ValueError:
-            kind = response.headers.get("Content-Type", "?")
-            what = f"the answer is not JSON ({kind}); is the URL the Concord site root?"
-            raise self._error(UnexpectedAnswer, response, call, what) from None
+            return json.loads(answer.content)
+        except (ValueError, RecursionError):
+            kind = answer.headers.get("Content-Type", "?")
+            shown = "an HTML page" if "html" in kind.lower() else f"something that is not JSON ({kind})"
+            what = (f"the CRM answered {shown} where JSON was expected; is the URL the "
+                    "Concord site root?")
+            if call.write:
+                what += " The write may have been applied: the rerun checks before resending"
+            raise self._error(UnexpectedAnswer, answer, call, what) from None
 
-    def _error(self, cls: type[CrmError], response: requests.Response, call: _Call, what: str,
+    def _error(self, cls: type[CrmError], answer: Answer, call: _Call, what: str,
                **extra: Any) -> CrmError:
         message = f"{call.method} {call.shown}: {what}"
         if not issubclass(cls, ApiError):      # OutcomeUnknown: a 5xx answer to a write
-            return OutcomeUnknown(message, status=response.status_code, method=call.method,
+            return OutcomeUnknown(message, status=answer.status_code, method=call.method,
                                   url=call.shown)
-        excerpt = response.text[:EXCERPT_CHARS].replace(self._token.reveal(), "***")
-        headers = {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
+        headers = {k: v for k, v in answer.headers.items() if k.lower() in _KEPT_HEADERS}
         if cls is RateLimited:
-            extra["retry_after"] = parse_rate_headers(response.headers,
+            extra["retry_after"] = parse_rate_headers(answer.headers,
                                                       wall_now=time.time()).retry_after
-        return cls(message, status=response.status_code,
-                   method=call.method, url=call.shown, body=excerpt, headers=headers, **extra)
+        return cls(message, status=answer.status_code, method=call.method, url=call.shown,
+                   body=_excerpt(answer.text), headers=headers, **extra)
+
+
+def _excerpt(text: str) -> str:
+    return redact(text[:EXCERPT_CHARS])
+
+
+def _seconds_text(seconds: float) -> str:
+    if seconds >= 1e9:
+        return "for ever"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:g} s"
+
+
+def _size_text(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size} bytes"
+
+
+def client_options_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Client limits from the environment (``ConcordClient`` keyword arguments):
+
+    ``CONCORD_REQUEST_DEADLINE`` seconds for one request, connect to last byte (120);
+    ``CONCORD_MAX_RESPONSE_MB`` the largest answer read (100); ``CONCORD_MAX_RETRY_AFTER``
+    the longest ``Retry-After`` waited for before giving up (300 s).
+    """
+    environ = os.environ if env is None else env
+    options: dict[str, Any] = {}
+    for name, key in ENV_LIMITS.items():
+        raw = (environ.get(name) or "").strip()
+        if not raw:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not value > 0 or value == float("inf"):
+            message = f"{name}={raw!r}: expected a positive number"
+            raise ConfigError(message)
+        if key == "max_body_bytes":
+            options[key] = int(value * 1024 * 1024)
+        elif key == "max_retry_after":
+            options["retry"] = RetryPolicy(max_retry_after=value)
+        else:
+            options[key] = value
+    return options
 
 
 @dataclass(frozen=True)
@@ -426,20 +610,15 @@ def connect(
     a profile (``profile=`` or ``CONCORD_PROFILE``, from ``profiles.toml``) or a ``.env`` file in
     the working directory; see :func:`concord_etl.settings.load_settings`.
 
-    ``client_options`` go to :class:`ConcordClient` (``timeout``, ``retry``, ``pacer``, ...).
+    ``client_options`` go to :class:`ConcordClient` (``timeout``, ``retry``, ``pacer``, ...);
+    limits not given are read from the environment (:func:`client_options_from_env`).
     """
     settings = load_settings(
         url, token=token, token_file=token_file, profile=profile,
         allow_insecure_http=allow_insecure_http,
     )
+    options = {**client_options_from_env(), **client_options}
     return ConcordClient(
         settings.url, settings.token, allow_insecure_http=settings.allow_insecure_http,
-        **client_options,
+        **options,
     )
-
-
-def _descriptor_list(payload: Any) -> list[dict[str, Any]]:
-    """A descriptor answer: Concord sends a bare array (an object with ``data`` is tolerated)."""
-    if isinstance(payload, dict):
-        payload = payload.get("data", [])
-    return [item for item in payload or () if isinstance(item, dict)]

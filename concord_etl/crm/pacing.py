@@ -15,6 +15,11 @@ is never waited for past the release, and the release's first request (the head)
 moment ahead so it anchors the next window precisely. When latency is ≤ 1% of W, or once a
 release was refused, the burst waits for the head's answer (≤ one 429 per window). Time,
 sleep and randomness are injectable; :meth:`Pacer.try_acquire` is the non-blocking form.
+
+A server that refuses with 429 but sends no ``X-RateLimit-*`` headers (a proxy, a gateway,
+another framework) gives nothing to learn a window from: every request then waits for its
+``Retry-After`` (at least 0.5 s; without a usable one, a backoff doubling from 0.5 s up to
+10 s) before one request alone tries again.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ PROBE_TIMEOUT = 180.0
 GRID_OFFSET = 0.03          # the first refused request goes this far past a whole second
 MIN_STEP = 0.005            # finest resolution of W worth learning (s)
 GO, GO_PROBE, GO_HEAD = 0.0, -1.0, -2.0  # verdicts of Pacer._plan besides waiting
+BLIND_MIN_WAIT = 0.5        # a header-less 429 with Retry-After: 0 still waits this long
+BLIND_BACKOFF_CAP = 10.0    # ... and without any Retry-After, the backoff stops growing here
 
 
 @dataclass
@@ -123,6 +130,8 @@ class Pacer:
         self._probe: Ticket | None = None
         self._probed_epoch = -1
         self._refused_epoch = -1
+        self._hold_until: float | None = None  # a header-less 429's Retry-After: nobody goes
+        self._blind_refusals = 0               # header-less 429s in a row (for the backoff)
 
     # -- public state -----------------------------------------------------------------------
     @property
@@ -198,6 +207,8 @@ class Pacer:
 
     def _plan(self, now: float) -> float | None:
         """GO, GO_PROBE, seconds to wait, or ``None`` to wait for an answer."""
+        if self._hold_until is not None and now < self._hold_until:
+            return self._hold_until - now
         if self.unlimited:
             return GO
         probing = self._probe_pending(now)
@@ -335,10 +346,14 @@ class Pacer:
         self.latency = elapsed if self.latency is None else 0.8 * self.latency + 0.2 * elapsed
         info = parse_rate_headers(headers, wall_now=self._wall())
         if status == 429:
+            if info.limit is None and self.limit is None:
+                self._hold_blindly(now, info.retry_after)
+                return
             if info.limit is not None:
                 self.limit = info.limit
             self._on_refused(ticket, info)
             return
+        self._blind_refusals = 0
         if info.limit is None or info.remaining is None:
             if ticket.epoch == self._epoch:
                 self._issued = max(0, self._issued - 1)  # 401/419/unknown route: not counted
@@ -372,6 +387,15 @@ class Pacer:
         self._anchor, self._confirmed = sent, True
         self._roll()
         self._issued, self._hits = 1 + self._inflight, 1
+
+    def _hold_blindly(self, now: float, retry_after: float | None) -> None:
+        """A 429 without rate-limit headers: hold every request for its Retry-After."""
+        self.rate_limited += 1
+        self.unlimited = False
+        self._blind_refusals += 1
+        backoff = min(BLIND_BACKOFF_CAP, 0.5 * 2.0 ** (self._blind_refusals - 1))
+        wait = backoff if retry_after is None else max(retry_after, BLIND_MIN_WAIT)
+        self._hold_until = max(self._hold_until or 0.0, now + wait)
 
     def _on_refused(self, ticket: Ticket, info: RateHeaders) -> None:
         """A 429: the window of ``ticket.base`` was still open and spent when it arrived."""

@@ -156,10 +156,13 @@ def record_path(resource: str, record_id: int | str | None = None) -> str:
     return f"/{resource}/{quote(str(record_id), safe='')}"
 
 
-def json_or_none(response: requests.Response) -> Any:
+def json_or_none(content: bytes) -> Any:
+    """The JSON of an answer's body, or None when it is not JSON (HTML, empty, too deep)."""
+    if not content:
+        return None
     try:
-        return response.json()
-    except ValueError:
+        return json.loads(content)
+    except (ValueError, RecursionError):
         return None
 
 

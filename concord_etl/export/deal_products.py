@@ -66,7 +66,7 @@ class DealProductsJob(SheetJob):
         for deal in self.records_iter(client, progress):
             if deal.get("products_count") == 0:
                 continue
-            billable = client.get(f"deals/{deal['id']}/billable") or {}
+            billable = client.get_object(f"deals/{deal['id']}/billable")
             for line in billable.get("products") or ():
                 record = {**line, "deal_id": deal.get("id"), "deal": deal.get("name")}
                 self.lines += 1

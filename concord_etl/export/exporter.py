@@ -13,7 +13,6 @@ same mapping. Files are written atomically by ``concord_etl.output``.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from concord_etl.export.cell_values import cell_kind, cell_value
 from concord_etl.mapping.model import ColumnSpec, Mapping
 from concord_etl.output.columns import ColumnDef
 from concord_etl.output.csv_writer import CsvWriter
+from concord_etl.output.paths import check_distinct, check_writable
 from concord_etl.output.xlsx_writer import EXCEL_MAX_ROWS, WorkbookWriter
 
 if TYPE_CHECKING:
@@ -263,17 +263,7 @@ def output_format(output: Path, fmt: str | None) -> str:
 
 def check_output(output: Path) -> None:
     """Fail early (before any request) when ``output`` cannot be written."""
-    if output.is_dir():
-        raise ConfigError(f"cannot write {output}: it is a folder")
-    parent = output.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"cannot write {output}: no permission to write in {parent}")
-    if output.exists() and not os.access(output, os.W_OK):
-        raise ConfigError(f"cannot write {output}: the file is read-only")
+    check_writable(output)
 
 
 def split_counts(names: list[str], records: int, max_rows: int) -> dict[str, int]:
@@ -302,6 +292,7 @@ def export_resource(
         msg = f"the mapping is for {mapping.resource}, not {resource}"
         raise MappingError(msg, path=_path(mapping), key="resource")
     since = parse_since(options.since)
+    check_distinct({"the output": output}, {"the mapping": mapping.path if mapping else None})
     check_output(output)
     fields = fetch_fields(client, resource)
     job = SheetJob(name=resource.replace("-", " ").title(), resource=resource,

@@ -44,8 +44,9 @@ from concord_etl.export.report_file import (
     SummaryDef,
     load_report,
 )
-from concord_etl.export.report_state import ReportState, RunLock, Watermark
+from concord_etl.export.report_state import ReportState, RunLock, Watermark, state_path
 from concord_etl.export.totals import NUMERIC_TYPES, Totals
+from concord_etl.output.paths import check_distinct
 from concord_etl.output.xlsx_template import TemplateWorkbookWriter
 from concord_etl.output.xlsx_writer import WorkbookWriter
 
@@ -151,6 +152,10 @@ def run_report(
     started = time.monotonic()
     now = now or datetime.now().astimezone()
     target = Path(output) if output is not None else report.output_path(now)
+    check_distinct({"the report's output": target},
+                   {"the report file": report.path, "its state file": state_path(report.path),
+                    **{f"the mapping of sheet {s.name!r}": s.mapping.path
+                       for s in report.sheets if s.mapping is not None}})
     check_output(target)
     if report.template is not None and _same_file(target, report.template):
         msg = f"the output {target} is the template itself; write the report somewhere else"

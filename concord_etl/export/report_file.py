@@ -12,7 +12,8 @@
       - {title: Amount by stage, resource: deals, group_by: stage_id, value: amount,
          target: StageTable}                  # fills the template's defined name instead
 
-Every problem is a ``MappingError`` naming the file, the key and the line. Relative paths: a
+Every problem is a ``MappingError`` naming the file, the key and the line. Relative paths: the
+``output`` against the report file's folder, never climbing out of it (``report_output``); a
 ``mapping`` or the ``template`` against the current directory, else the report file's folder.
 A ``target`` must be a defined name of the template (one range of one sheet).
 """
@@ -26,6 +27,7 @@ from typing import Any
 
 from concord_etl.crm.pages import parse_since
 from concord_etl.errors import ConfigError
+from concord_etl.export.report_output import OutputError, fill_output, resolve_output
 from concord_etl.mapping import load_mapping
 from concord_etl.mapping.document import DocumentChecker, KeyPath, read_document
 from concord_etl.mapping.model import Mapping
@@ -74,7 +76,11 @@ class ReportDef:
     template: Path | None = None
 
     def output_path(self, now: datetime | None = None) -> Path:
-        return Path(self.output.format(date=now or datetime.now().astimezone()))
+        """The workbook for a run at ``now``: relative to the report file's folder."""
+        try:
+            return resolve_output(self.path, self.output, now or datetime.now().astimezone())
+        except OutputError as exc:
+            raise ConfigError(f"{self.path}: output: {exc}") from None
 
 
 def load_report(path: str | Path) -> ReportDef:
@@ -86,7 +92,7 @@ def load_report(path: str | Path) -> ReportDef:
     rules.keys(data, (), TOP_KEYS, required=("version", "output", "sheets"))
     if data["version"] != 1:
         raise rules.error(("version",), "must be 1")
-    output = _output(rules, data["output"])
+    output = _output(rules, data["output"], path)
     sheets = tuple(_sheet(rules, path, item, ("sheets", i))
                    for i, item in enumerate(_items(rules, data, "sheets")))
     if not sheets:
@@ -136,14 +142,19 @@ def _items(rules: DocumentChecker, data: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _output(rules: DocumentChecker, value: Any) -> str:
+def _output(rules: DocumentChecker, value: Any, report_file: Path) -> str:
     example = 'a file name such as "reports/weekly-{date:%Y-%m-%d}.xlsx"'
     output = rules.text(value, ("output",), example)
+    now = datetime.now().astimezone()
     try:
-        formatted = output.format(date=datetime.now().astimezone())
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        msg = f"bad placeholder ({exc}); the only one is {{date:FORMAT}}, e.g. {{date:%Y-%m-%d}}"
+        formatted = fill_output(output, now)
+    except OutputError as exc:
+        msg = f"{exc}; the only placeholder is {{date:FORMAT}}, e.g. {{date:%Y-%m-%d}}"
         raise rules.error(("output",), msg) from None
+    try:
+        resolve_output(report_file, output, now)
+    except OutputError as exc:
+        raise rules.error(("output",), str(exc)) from None
     if not formatted.lower().endswith(".xlsx"):
         raise rules.error(("output",), f"a report is an Excel workbook: {example}")
     return output

@@ -6,8 +6,8 @@ name for a line without one): a match with equal values is ``unchanged``, one wi
 values is updated in place (its line ``id`` is sent), no match adds a line; lines the sheet
 does not name are kept. One POST per deal and batch carries every change.
 
-Exactly once: each line is an op (``row:17:deal:line``) begun before the POST and finished
-with the billable line's id after it. A POST whose answer was lost is not repeated blindly:
+Exactly once: each line is an op (``row:17:deal:line``) begun before the POST (with the line's
+before-image, for ``revert``) and finished with the billable line's id after it. A POST whose answer was lost is not repeated blindly:
 the deal's billable is read again and only what is still missing or different is sent.
 """
 
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from concord_etl.errors import OutcomeUnknown, RecordRejected
+from concord_etl.load.before_image import line_image
 from concord_etl.load.journal import Journal, Op
 from concord_etl.load.payloads import build_body, jsonable
 from concord_etl.load.record_work import NOT_WRITTEN, RecordWork, RowState
@@ -81,10 +82,14 @@ class DealLines:
         self.dry_run = dry_run
         self.relations = Relations(check.validator, resolver)
         self.known: dict[int, list[dict[str, Any]]] = {}   # deal id → its lines, as last seen
+        self.created: set[int] = set()                      # deals this run created
+        self.states: dict[int, dict[str, Any]] = {}         # deal id → its state before the run
+        self.tax_types: dict[int, Any] = {}                 # deal id → billable tax type, first seen
 
     def fresh(self, deal_id: int) -> None:
         """A deal this run created: it has no lines yet (no need to read them)."""
         self.known.setdefault(deal_id, [])
+        self.created.add(deal_id)
 
     def op_key(self, row: int) -> str:
         return f"row:{row}:{self.name}:line" if self.name else f"row:{row}:line"
@@ -179,7 +184,8 @@ class DealLines:
             self.journal.begin([
                     Op(op_key=line.op_key, row=line.row, resource=LINES_RESOURCE,
                        action="create" if "id" not in body else "update",
-                       match={"deal_id": deal_id, "key": list(line.key())})
+                       match={"deal_id": deal_id, "key": list(line.key())},
+                       before=self._image(deal_id, body, current))
                 for line, body in send])
             try:
                 billable = self.client.request(
@@ -220,9 +226,21 @@ class DealLines:
         if deal_id is None:
             return []
         if deal_id not in self.known:
-            billable = self.client.get(f"deals/{deal_id}/billable") or {}
+            billable = self.client.get_object(f"deals/{deal_id}/billable")
             self.known[deal_id] = list(billable.get("products") or [])
+            self.tax_types.setdefault(deal_id, billable.get("tax_type"))
         return self.known[deal_id]
+
+    def _image(self, deal_id: int, body: dict[str, Any], current: list[dict[str, Any]]
+               ) -> dict[str, Any]:
+        """The before-image of one line write (``load.before_image.line_image``)."""
+        found = next((c for c in current if "id" in body and c.get("id") == body["id"]), None)
+        if deal_id not in self.created and deal_id not in self.states:
+            state: dict[str, Any] = {"id": deal_id, "tax_type": self.tax_types.get(deal_id)}
+            if not current:       # the amount is the deal's own until it has lines
+                state["amount"] = (self.client.show("deals", deal_id) or {}).get("amount")
+            self.states[deal_id] = state
+        return line_image(body, found, self.states.get(deal_id))
 
     def _diff(self, lines: list[LineWork], current: list[dict[str, Any]]
               ) -> list[tuple[LineWork, dict[str, Any]]]:

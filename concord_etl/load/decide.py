@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import ResourceFields
+from concord_etl.load.before_image import before_image
 from concord_etl.load.payloads import build_body, changed_fields
 from concord_etl.mapping.model import Mapping
 from concord_etl.validate.duplicates import KEY_SEPARATOR
@@ -46,6 +47,7 @@ class RowWork:
     errors: list[str] = field(default_factory=list)
     defaulted: frozenset[str] = frozenset()   # fields filled from `defaults`
     previous: dict[str, Any] | None = None    # journal entry of an earlier attempt
+    before: dict[str, Any] | None = None      # an update's before-image (load.before_image)
     reported: bool = False                    # progress already counted this row
     key: str | None = None                    # the match key, compared form (None: no key)
     warnings: list[str] = field(default_factory=list)
@@ -201,6 +203,8 @@ class Decider:
                     body = build_body(row.values, skip=skip)
                     changes = changed_fields(body, record, self.fields)
                     row.action, row.changes = ("update", changes) if changes else ("unchanged", None)
+                    if changes:
+                        row.before = before_image(changes, record, self.fields)
                     if row.action == "unchanged" and intent == "update":
                         row.action = "updated"  # the earlier, unanswered update did land
             elif "id" in match_on and row.key is not None:

@@ -18,7 +18,9 @@ action, Concord id, errors. Never payloads, never the token.
 The ``meta`` table says whose journal it is (input and mapping hashes and names) and how its
 last run ended: ``run_state`` is ``running`` (with the ``pid``) while a run holds it,
 ``finished`` or ``interrupted`` after; a run killed outright leaves ``running`` behind, which the
-next run reads as interrupted.
+next run reads as interrupted. A revert of the run (``load.revert``) keeps its own ops in the
+same file and marks ``revert_state``; the import then refuses to resume it (``--restart``
+starts over).
 """
 
 from __future__ import annotations
@@ -37,7 +39,15 @@ from typing import Any
 
 from concord_etl._version import __version__
 from concord_etl.errors import JournalError
-from concord_etl.load.journal_meta import FINISHED, INTERRUPTED, RUNNING, owner_message
+from concord_etl.load.journal_meta import (
+    FINISHED,
+    INTERRUPTED,
+    REVERT_STATE,
+    RUNNING,
+    owner_message,
+    reverted_message,
+)
+from concord_etl.redact import redact_data
 
 STATES = ("pending", "sent", "done", "rejected", "failed", "unverified", "skipped")
 SCHEMA_VERSION = "1"
@@ -154,6 +164,15 @@ class Journal:
         journal = cls(journal_path, connection, archived)
         journal._start_run(input_hash, mapping_hash, name, mapping_label, extra_meta or {})
         return journal
+
+    @classmethod
+    def attach(cls, path: str | Path) -> Journal:
+        """An existing journal opened without starting a run of it (to read its ops: a
+        revert). Raises :class:`JournalError` when there is none or it cannot be read."""
+        journal_path = Path(path)
+        if not journal_path.exists():
+            raise JournalError(f"there is no journal {journal_path}")
+        return cls(journal_path, _connect(journal_path))
 
     # -- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
@@ -354,9 +373,18 @@ def _connect(path: Path) -> sqlite3.Connection:
                 connection.execute(f"ALTER TABLE ops ADD COLUMN {name} {kind}")
         connection.commit()
     except sqlite3.DatabaseError as exc:
-        message = f"cannot use the journal {path}: {exc}; rerun with --restart to start over"
+        if _local_io_problem(exc):            # a full disk is not a broken journal
+            message = (f"cannot use the journal {path}: {exc}; check that its folder has free "
+                       "space and can be written to, then rerun the same command")
+        else:
+            message = f"cannot use the journal {path}: {exc}; rerun with --restart to start over"
         raise JournalError(message) from None
     return connection
+
+
+def _local_io_problem(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("disk i/o", "disk is full", "unable to open", "readonly"))
 
 
 def _check_owner(path: Path, input_hash: str, mapping_hash: str, input_name: str,
@@ -373,6 +401,8 @@ def _check_owner(path: Path, input_hash: str, mapping_hash: str, input_name: str
         raise JournalError(message) from None
     input_changed = meta.get("input_hash") != input_hash
     if not input_changed and meta.get("mapping_hash") == mapping_hash:
+        if meta.get(REVERT_STATE):
+            raise JournalError(reverted_message(meta, path, input_name, mapping_name))
         return
     raise JournalError(owner_message(meta, path, input_name, mapping_name, input_changed))
 
@@ -399,7 +429,10 @@ def _check_state(state: str) -> None:
 
 
 def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    """JSON for the journal, redacted (no secret reaches the file, even from server text)."""
+    if value is None:
+        return None
+    return json.dumps(redact_data(value), ensure_ascii=False, default=str)
 
 
 def _loads(text: str | None) -> Any:

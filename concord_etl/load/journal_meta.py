@@ -11,6 +11,8 @@ import sqlite3
 from pathlib import Path
 
 RUNNING, FINISHED, INTERRUPTED = "running", "finished", "interrupted"
+# Set by a revert of the run (same states); the import then refuses to resume it.
+REVERT_STATE, REVERT_PID, REVERTED_AT = "revert_state", "revert_pid", "reverted_at"
 
 
 def read_meta(path: str | Path) -> dict[str, str] | None:
@@ -51,3 +53,17 @@ def owner_message(meta: dict[str, str], path: Path, input_name: str, mapping_nam
     run = f"the earlier import with {mapping_name}" if input_changed \
         else f"the earlier import of {input_name}"
     return f"{what} since {run} (journal {path}); rerun with --restart to start over"
+
+
+def reverted_message(meta: dict[str, str], path: Path, input_name: str, mapping_name: str
+                     ) -> str:
+    """Why an import refuses a journal whose run was reverted (or is being reverted)."""
+    if meta.get(REVERT_STATE) == FINISHED:
+        when = meta.get(REVERTED_AT, "")
+        on = f" on {when.replace('T', ' ')[:16]} UTC" if when else ""
+        return (f"the import of {input_name} with {mapping_name} was reverted{on} (journal "
+                f"{path}). To import the file again, rerun with --restart: the journal is kept "
+                "as a backup")
+    return (f"a revert of the import of {input_name} with {mapping_name} did not finish "
+            f"(journal {path}). Run the same `concord-etl revert` again to finish it, or import "
+            "with --restart to start over")

@@ -8,7 +8,7 @@ Windows), so the OS drops it when its process dies, ``kill -9`` included: there 
 lock to remove by hand. The lock file itself stays (an empty file named ``<journal>.lock``).
 
 The holder's pid is read from the journal's ``meta`` (``Journal.open`` writes it right after
-the lock is taken).
+the lock is taken; a revert of the run takes the same lock and writes ``revert_pid``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from types import TracebackType
 from filelock import FileLock, Timeout
 
 from concord_etl.errors import RunLocked
-from concord_etl.load.journal_meta import RUNNING, read_meta
+from concord_etl.load.journal_meta import REVERT_PID, RUNNING, read_meta
 
 PID_WAIT_SECONDS = 2.0          # how long to wait for a fresh holder to write its pid
 
@@ -44,9 +44,10 @@ class RunLock:
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
+            kind, holder = self._holder()
             message = (
-                f"another import of {self.input_name} with {self.mapping_name} is running "
-                f"({self._holder()}); wait for it to finish, or stop it and rerun to resume"
+                f"another {kind} of {self.input_name} with {self.mapping_name} is running "
+                f"({holder}); wait for it to finish, or stop it and rerun to resume"
             )
             raise RunLocked(message) from None
         return self
@@ -55,14 +56,17 @@ class RunLock:
         if self._lock.is_locked:
             self._lock.release()
 
-    def _holder(self) -> str:
+    def _holder(self) -> tuple[str, str]:
+        """What holds the lock (an import or a revert of it) and its pid."""
         deadline = time.monotonic() + PID_WAIT_SECONDS
         while True:
             meta = read_meta(self.journal_path) or {}
+            if meta.get(REVERT_PID):            # set while a revert holds the lock
+                return "revert", f"pid {meta[REVERT_PID]}"
             if meta.get("run_state") == RUNNING and meta.get("pid"):
-                return f"pid {meta['pid']}"
+                return "import", f"pid {meta['pid']}"
             if time.monotonic() >= deadline:
-                return f"pid unknown; lock {self.path}"
+                return "import", f"pid unknown; lock {self.path}"
             time.sleep(0.05)
 
     def __enter__(self) -> RunLock:

@@ -21,6 +21,7 @@ from concord_etl.mapping.model import AnyMapping
 from concord_etl.output.record_results import RecordResultsWriter
 from concord_etl.read import Table
 from concord_etl.read.inputs import raw_rows
+from concord_etl.redact import redact_data
 from concord_etl.validate.record_checks import RecordCheck
 
 COUNTED = ("created", "updated", "unchanged", "duplicate", "skipped", "rejected", "failed",
@@ -227,4 +228,4 @@ class RecordsOutput:
             entry = {"row": state.row, "records": parts, "errors": errors}
         if warnings:
             entry["warnings"] = warnings
-        self._plan.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+        self._plan.write(json.dumps(redact_data(entry), ensure_ascii=False, default=str) + "\n")

@@ -13,6 +13,7 @@ row's outcome and id once it settles; conflicting repeats are rejected.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import ResourceFields
-from concord_etl.errors import AbortRun
+from concord_etl.errors import AbortRun, WriteFailed
 from concord_etl.load.decide import Decider, RowWork
 from concord_etl.load.journal import Journal
 from concord_etl.load.lock import RunLock
@@ -34,9 +35,11 @@ from concord_etl.load.session import (
     open_run_journal,
 )
 from concord_etl.mapping.model import AnyMapping, Mapping, runs_as_records
+from concord_etl.output.paths import check_distinct, check_writable
 from concord_etl.output.results import ResultsWriter
 from concord_etl.read import Table
 from concord_etl.read.inputs import estimate_rows, open_input, raw_rows, results_writer
+from concord_etl.redact import redact_data
 from concord_etl.validate.chunk import RowRecord, validate_frame
 from concord_etl.validate.lookups import Resolver
 from concord_etl.validate.relations import Relations
@@ -142,6 +145,7 @@ class Importer:
         self._plan_file: Any = None
         self._live: Counter = Counter()
         self._base_stats: tuple[int, float] = (0, 0.0)
+        self._base_writes = 0
         self.sender: Sender | None = None
         # outcome (action, id, errors) of the first rows of folded duplicates, once settled
         self._firsts: dict[int, tuple[str, int | None, list[str]]] = {}
@@ -184,6 +188,56 @@ class Importer:
     def run(self) -> ImportSummary:
         self._started = time.monotonic()
         self._base_stats = self._stats()
+        self._base_writes = self._writes()
+        try:
+            return self._run()
+        except (OSError, sqlite3.Error) as exc:
+            sent = self._writes() - self._base_writes
+            if self.options.dry_run or sent <= 0:
+                raise                      # nothing reached the CRM: an input/usage problem
+            raise self._write_failed(exc, sent) from exc
+
+    def _writes(self) -> int:
+        stats = getattr(self.client, "stats", None)
+        return int(getattr(stats, "writes", 0) or 0)
+
+    def _write_failed(self, exc: OSError | sqlite3.Error, sent: int) -> WriteFailed:
+        """A local write failed after the CRM was changed: say so, exit 3, rerun resumes."""
+        if isinstance(exc, OSError):
+            name = exc.filename or "a file"
+            what = f"cannot write {name}: {exc.strerror or exc}"
+        else:
+            what = f"cannot write the journal {self.summary.journal}: {exc}"
+        message = (f"{what}, after {sent} write(s) to the CRM; the journal knows what was sent "
+                   "(rows whose answer could not be recorded are checked in the CRM before "
+                   "anything is sent again)")
+        error = WriteFailed(message)
+        error.hint = "free some space, then rerun the same command to resume"  # type: ignore[attr-defined]
+        error.summary = self.summary  # type: ignore[attr-defined]
+        return error
+
+    def _check_paths(self) -> None:
+        """The results file, the journal and the plan never overwrite the input or the
+        mapping, and can be written: found out now, not after the rows were sent."""
+        options = self.options
+        excel = self.path.suffix.lower() not in (".csv", ".txt", ".tsv", ".tab")
+        written = not options.dry_run or options.results_path is not None
+        outputs: dict[str, Path | None] = {
+            "--results": (options.results_path
+                          or default_results_path(self.path, self.mapping, excel=excel))
+            if written else None,
+            "--plan": options.plan_path if options.dry_run else None,
+            "--journal": None if options.dry_run
+            else options.journal_path or default_journal_path(self.path, self.mapping),
+        }
+        check_distinct(outputs, {"the input file": self.path,
+                                 "the mapping": getattr(self.mapping, "path", None)})
+        for path in outputs.values():
+            if path is not None:
+                check_writable(path)
+
+    def _run(self) -> ImportSummary:
+        self._check_paths()
         # The run's lock first (a second copy of this run stops at once), then the read-only
         # set-up: a mapping the CRM refuses (unknown field, bad default) stops before a
         # journal exists, so fixing it needs no --restart. Then the journal, the scan for
@@ -230,13 +284,12 @@ class Importer:
                 finally:
                     if writer is not None:
                         self._write_results(writer, frame, table.columns, rows)
-        except (AbortRun, KeyboardInterrupt) as exc:
+        except (AbortRun, KeyboardInterrupt, OSError, sqlite3.Error) as exc:
             self.summary.aborted = str(exc) or type(exc).__name__
+            exc.summary = self.summary  # type: ignore[union-attr]
             if writer is not None:
                 self._write_unprocessed(writer, frames, table.columns, seen)
             self._finish(writer, resolver)
-            if isinstance(exc, AbortRun):
-                exc.summary = self.summary  # type: ignore[attr-defined]
             raise
         except BaseException:
             self._finish(writer, resolver)
@@ -273,19 +326,28 @@ class Importer:
             return
 
     def _finish(self, writer: ResultsWriter | None, resolver: Resolver) -> None:
-        if writer is not None:
-            writer.close()
-            self.summary.results = str(writer.path)
-        if self._plan_file is not None:
-            self._plan_file.close()
-        self._release()
         requests_now, waited_now = self._stats()
         self.summary.requests = requests_now - self._base_stats[0]
         self.summary.waited_s = waited_now - self._base_stats[1]
-        self.summary.elapsed_s = time.monotonic() - self._started
         self.summary.created_related = list(resolver.report.created)
         self.summary.planned_related = list(resolver.report.planned)
         self.summary.lookups = resolver.strategies
+        try:
+            if writer is not None:
+                try:
+                    writer.close()
+                except OSError as exc:           # ENOSPC from write() names no file
+                    if exc.filename is None:
+                        raise OSError(exc.errno, exc.strerror, str(writer.path)) from exc
+                    raise
+                self.summary.results = str(writer.path)
+        finally:               # the journal is closed (its outcomes committed) whatever happens
+            self.summary.elapsed_s = time.monotonic() - self._started
+            try:
+                if self._plan_file is not None:
+                    self._plan_file.close()
+            finally:
+                self._release()
 
     # -- rows --------------------------------------------------------------------------------
     def _rows(self, frame: Any, plan: Validator, relations: Relations) -> list[RowWork]:
@@ -440,7 +502,7 @@ class Importer:
             line["duplicate_of"] = row.duplicate_of
         if row.record_id is not None:
             line["concord_id"] = row.record_id
-        self._plan_file.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        self._plan_file.write(json.dumps(redact_data(line), ensure_ascii=False, default=str) + "\n")
 
     def _write_results(
         self, writer: ResultsWriter, frame: Any, columns: list[str], rows: list[RowWork]

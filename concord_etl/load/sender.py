@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 from concord_etl.errors import AbortRun, OutcomeUnknown, RecordRejected
+from concord_etl.load.before_image import before_image
 from concord_etl.load.decide import Decider, RowWork
 from concord_etl.load.journal import Journal, Op
 from concord_etl.load.payloads import jsonable
@@ -70,33 +71,44 @@ class Sender:
         with ThreadPoolExecutor(max_workers=most, thread_name_prefix="concord-send") as pool:
             index = 0
             while True:
-                while abort is None and len(inflight) < self._concurrency() and index < len(todo):
-                    if index >= journalled:
-                        self._intents(todo[journalled : journalled + block], planner)
-                        journalled += block
-                    row = next(queue)
-                    inflight[pool.submit(self._send_one, row, planner)] = row
-                    index += 1
-                if not inflight:
-                    break
+                # Ctrl-C/SIGTERM may land anywhere in this loop: stop submitting, keep
+                # collecting the requests in flight so their outcomes reach the journal.
                 try:
+                    while (abort is None and len(inflight) < self._concurrency()
+                           and index < len(todo)):
+                        if index >= journalled:
+                            self._intents(todo[journalled : journalled + block], planner)
+                            journalled += block
+                        row = next(queue)
+                        inflight[pool.submit(self._send_one, row, planner)] = row
+                        index += 1
+                    if not inflight:
+                        break
                     done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                    for future in done:
+                        row = inflight.pop(future)
+                        try:
+                            future.result()
+                        except (AbortRun, KeyboardInterrupt) as exc:
+                            abort = abort or exc
+                            row.action, row.errors = "pending", [f"not finished: {exc}"]
+                            continue
+                        self._settle(row)
                 except KeyboardInterrupt as exc:
-                    abort = exc
-                    continue
-                for future in done:
-                    row = inflight.pop(future)
-                    try:
-                        future.result()
-                    except (AbortRun, KeyboardInterrupt) as exc:
-                        abort = abort or exc
-                        row.action, row.errors = "pending", [f"not sent: {exc}"]
-                        continue
-                    self._settle(row)
+                    abort = abort or exc
             if abort is not None:
+                self._never_sent(todo[index:min(journalled, len(todo))])
                 for row in todo[index:]:
                     row.action = "pending"
                 raise abort
+
+    def _never_sent(self, rows: list[RowWork]) -> None:
+        """Intents written for rows that were never submitted: not 'sent' after all."""
+        try:
+            self.journal.finish_many(
+                (r.op_key, "pending", None, None, None, r.row) for r in rows)
+        except KeyboardInterrupt:
+            return          # they stay 'sent' and are checked in the CRM by the next run
 
     def _intents(self, rows: list[RowWork], planner: Decider) -> None:
         keys = planner.reconcile_keys()
@@ -107,6 +119,7 @@ class Sender:
                 action="create" if r.action == "create" else "update",
                 match={k: jsonable(r.values.get(k)) for k in keys},
                 resource=self.resource,
+                before=r.before if r.action == "update" else None,
             )
             for r in rows
         ]
@@ -127,7 +140,7 @@ class Sender:
 
     def _send_one(self, row: RowWork, planner: Decider) -> None:
         resource = self.resource
-        resend = row.previous is not None
+        resend = row.previous is not None and row.previous.get("state") != "pending"
         for _attempt in range(MAX_SEND_ATTEMPTS):
             try:
                 if row.action == "create":
@@ -145,7 +158,7 @@ class Sender:
                         if isinstance(found, int):
                             row.action, row.record_id = "created", found
                             return
-                    elif self._restore_from_trash(row, list(exc.errors)):
+                    elif self._restore_from_trash(row, list(exc.errors), planner):
                         return
                 row.action = "rejected"
                 row.errors.extend(_messages(exc))
@@ -168,11 +181,12 @@ class Sender:
         row.action = "failed"
         row.errors.append(f"no answer from the CRM after {MAX_SEND_ATTEMPTS} attempts; rerun to retry")
 
-    def _restore_from_trash(self, row: RowWork, fields: list[str]) -> bool:
+    def _restore_from_trash(self, row: RowWork, fields: list[str], planner: Decider) -> bool:
         """A unique value held by a *trashed* record: restore that record and update it.
 
         Concord keeps e-mails of trashed contacts unique, so re-importing a deleted lead would
         otherwise be refused forever (docs/concord-api.md §21 recommends restoring instead).
+        The trashed record's values are journalled first (a revert trashes it again).
         """
         if self.resource not in TRASHABLE:
             return False
@@ -180,7 +194,7 @@ class Sender:
             value = row.values.get(name)
             if is_empty(value) or isinstance(value, (list, tuple, dict)):
                 continue
-            hits = self.client.get(
+            hits = self.client.get_records(
                 f"trashed/{self.resource}/search",
                 {"q": str(value), "search_fields": f"{name}:="},
             )
@@ -188,8 +202,14 @@ class Sender:
             if len(hits) != 1:
                 continue
             record_id = int(hits[0]["id"])
+            body = row.body()
+            image = {**before_image(body, hits[0], planner.fields, restored=True),
+                     "id": record_id}
+            match = {k: jsonable(row.values.get(k)) for k in planner.reconcile_keys()}
+            self.journal.begin([Op(op_key=row.op_key, row=row.row, action="restore",
+                                   match=match, resource=self.resource, before=image)])
             self.client.request("POST", f"trashed/{self.resource}/{record_id}")
-            self.client.update(self.resource, record_id, row.body())
+            self.client.update(self.resource, record_id, body)
             row.action, row.record_id = "updated", record_id
             return True
         return False
@@ -213,7 +233,8 @@ class Sender:
         entry = self.journal.get(op_key)
         if entry is not None and entry.state == "done" and entry.concord_id:
             return int(entry.concord_id)
-        self.journal.begin([Op(op_key=op_key, action="create", match={"name": key})])
+        self.journal.begin([Op(op_key=op_key, action="create", match={"name": key},
+                               resource=resource)])
         for _attempt in range(MAX_SEND_ATTEMPTS):
             try:
                 record = self.client.create(resource, {"name": key})

@@ -37,6 +37,7 @@ from concord_etl.formula_guard import neutralise
 from concord_etl.output.columns import ColumnDef, is_missing
 from concord_etl.output.csv_writer import CsvWriter, csv_text
 from concord_etl.output.xlsx_writer import WorkbookWriter
+from concord_etl.redact import redact
 
 # Outcomes (README: results file); dry runs use the plan's verbs (create/update/skip/reject) too.
 # ``duplicate``: the row repeats an earlier row of the file and shares its write; ``valid``:
@@ -164,8 +165,8 @@ class ResultsWriter:
             self._seq,
             action,
             None if concord_id is None or is_missing(concord_id) else concord_id,
-            tuple(str(e) for e in errors or ()),
-            tuple(str(w) for w in warnings or ()),
+            tuple(redact(e) for e in errors or ()),
+            tuple(redact(w) for w in warnings or ()),
             self._values(raw),
         )
         self._seq += 1
@@ -195,7 +196,8 @@ class ResultsWriter:
                 msg = f"raw row has {len(values)} values for {self._n_all} input columns"
                 raise ValueError(msg)
             kept = tuple(values) if keep is None else tuple(values[i] for i in keep)
-            buffer.append((int(row_no), self._seq, action, None, tuple(errs), tuple(warns), kept))
+            buffer.append((int(row_no), self._seq, action, None, tuple(redact(e) for e in errs),
+                           tuple(redact(w) for w in warns), kept))
             self._seq += 1
             self.counts[action] += 1
             if len(buffer) >= self._chunk_rows:
@@ -391,8 +393,20 @@ def _guarded(value: Any) -> str | None:
 
 
 def _joined(reasons: Sequence[Sequence[str]]) -> np.ndarray:
+    """One cell per row: its reasons, one per line, redacted (each distinct text once)."""
+    seen: dict[str, str] = {}
     out = np.empty(len(reasons), dtype=object)
-    out[:] = [REASON_SEPARATOR.join(r) or None for r in reasons]
+    cells: list[str | None] = []
+    for row in reasons:
+        text = REASON_SEPARATOR.join(row)
+        if not text:
+            cells.append(None)
+            continue
+        clean = seen.get(text)
+        if clean is None:
+            clean = seen[text] = redact(text)
+        cells.append(clean)
+    out[:] = cells
     return out
 
 

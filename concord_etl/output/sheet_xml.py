@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from concord_etl.formula_guard import neutralise
+from concord_etl.formula_guard import neutralise_cell
 from concord_etl.output.columns import is_missing
 
 MAX_TEXT = 32_767
@@ -61,7 +61,7 @@ def excel_serial(value: dt.date | dt.datetime, epoch: dt.datetime = EPOCH_1900) 
 
 def text_xml(text: str) -> str:
     """A string for an inline-string cell: guarded, cut to Excel's limit, escaped."""
-    text = neutralise(text)[:MAX_TEXT]
+    text = neutralise_cell(text)[:MAX_TEXT]
     if "_x" in text:
         text = _EXCEL_ESCAPE.sub(lambda m: "_x005F" + m.group(0), text)
     if _ILLEGAL.search(text):

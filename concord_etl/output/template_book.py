@@ -23,7 +23,7 @@ import openpyxl
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 from concord_etl.errors import ConfigError
-from concord_etl.formula_guard import neutralise
+from concord_etl.formula_guard import neutralise_cell
 from concord_etl.output.sheet_xml import MAX_TEXT, column_letter
 from concord_etl.output.xlsx_cells import DATE_FORMAT, DATETIME_FORMAT
 from concord_etl.output.xlsx_writer import HEADER_FILL
@@ -133,7 +133,7 @@ def put(cell: Any, value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         value = ", ".join("" if x is None else str(x) for x in value)
     if isinstance(value, str):
-        cell.value = neutralise(value)[:MAX_TEXT]
+        cell.value = neutralise_cell(value)[:MAX_TEXT]
         cell.data_type = "s"
     elif isinstance(value, dt.datetime):
         if value.tzinfo is not None:

@@ -3,7 +3,8 @@
 Used by ``concord_etl.output.xlsx_writer``. A column's writer handles values of its declared
 ``ColumnDef.kind`` on a fast path and hands anything else to ``write_any``, which writes the
 value by its own Python type (so a text column holding a date still gets a real date cell).
-Text is always written as a literal string (never a formula, number or URL) and neutralised.
+Text is always written as a literal string (never a formula, number or URL) and guarded
+(``formula_guard.neutralise_cell``).
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from typing import Any
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from concord_etl.formula_guard import neutralise
+from concord_etl.formula_guard import TRIGGERS, neutralise_cell
 from concord_etl.output.columns import ColumnDef, is_missing
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
-_TRIGGERS = frozenset("=+-@\t\r＝＋－＠")
+_TRIGGERS = TRIGGERS | {"'"}     # text starting with these may need the guard
 
 CellWriter = Callable[[int, int, Any], Any]
 FormatFactory = Callable[..., "Format | None"]
@@ -82,7 +83,7 @@ def cell_writer(ws: Worksheet, col: ColumnDef, styles: CellStyles) -> CellWriter
         def text(r: int, c: int, v: Any) -> None:
             if v.__class__ is str and v:
                 if v[0] in _TRIGGERS:
-                    v = neutralise(v)
+                    v = neutralise_cell(v)
                 write_string(r, c, v, cell)
             else:
                 fallback(r, c, v)
@@ -130,7 +131,7 @@ def write_any(ws: Worksheet, r: int, c: int, v: Any, styles: CellStyles) -> None
         return
     if isinstance(v, str):
         if v:
-            ws.write_string(r, c, neutralise(str(v)), cell)
+            ws.write_string(r, c, neutralise_cell(str(v)), cell)
         elif styles.marked:
             ws.write_blank(r, c, None, cell)
         return
@@ -159,7 +160,7 @@ def write_any(ws: Worksheet, r: int, c: int, v: Any, styles: CellStyles) -> None
         v = ", ".join("" if x is None else str(x) for x in v)
     elif isinstance(v, dt.time):
         v = v.isoformat()
-    ws.write_string(r, c, neutralise(str(v)), cell)
+    ws.write_string(r, c, neutralise_cell(str(v)), cell)
 
 
 def value_width(value: Any, col: ColumnDef) -> float:

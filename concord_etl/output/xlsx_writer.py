@@ -27,7 +27,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from concord_etl.formula_guard import neutralise
+from concord_etl.formula_guard import neutralise_cell
 from concord_etl.output.atomic import atomic_output
 from concord_etl.output.columns import ColumnDef
 from concord_etl.output.xlsx_cells import (
@@ -259,7 +259,7 @@ class WorkbookWriter:
         bold = self.fmt(bold=True, valign="top")
         styles = CellStyles(self.fmt, ColumnDef("v", wrap=True))
         for r, (key, value) in enumerate(items):
-            ws.write_string(r, 0, neutralise(str(key)), bold)
+            ws.write_string(r, 0, neutralise_cell(str(key)), bold)
             if value is not None:
                 write_any(ws, r, 1, value, styles)
         return ws.name
@@ -345,7 +345,7 @@ class _SheetPart:
         header = self.owner._header_format()
         for c, (col, width) in enumerate(zip(self.columns, self.widths, strict=True)):
             ws.set_column(c, c, width)
-            ws.write_string(0, c, neutralise(str(col.name)), header)
+            ws.write_string(0, c, neutralise_cell(str(col.name)), header)
         if self.columns:
             ws.freeze_panes(1, 0)
         if self.note:

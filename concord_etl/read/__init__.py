@@ -15,9 +15,18 @@ from pathlib import Path
 from concord_etl.errors import ConfigError, InputError
 from concord_etl.read.csv_reader import CsvSource
 from concord_etl.read.excel_reader import ExcelSource
-from concord_etl.read.table import HIDDEN_PREFIX, ROW_COLUMN, Table, column_letter, require_columns
+from concord_etl.read.table import (
+    HIDDEN_PREFIX,
+    ROW_COLUMN,
+    CellProblem,
+    Table,
+    column_letter,
+    require_columns,
+)
+from concord_etl.read.workbook_scan import Limits
 
-__all__ = ["FORMATS", "ROW_COLUMN", "Table", "column_letter", "open_table", "require_columns"]
+__all__ = ["FORMATS", "ROW_COLUMN", "CellProblem", "Limits", "Table", "column_letter",
+           "open_table", "require_columns"]
 
 FORMATS = ("csv", "xlsx", "xlsm", "xlsb", "xls", "ods")
 _SUFFIXES = {
@@ -34,6 +43,7 @@ def open_table(
     encoding: str = "auto",
     delimiter: str = "auto",
     chunk_rows: int = 50_000,
+    limits: Limits | None = None,
 ) -> Table:
     """Open ``path`` and read its header; the rows are read lazily by ``Table.frames()``.
 
@@ -42,6 +52,12 @@ def open_table(
     - ``header_row``: 1-based line/row of the header; blank lines/rows at that position are
       skipped, so the header is the first non-blank row at or after it.
     - ``encoding``/``delimiter``: CSV only; ``auto`` detects them.
+    - ``limits``: spreadsheets only; how much a workbook may unpack to, how many cells a
+      sheet may span (``Limits()``: 512 MB, 20 million cells).
+
+    Things worth telling that do not stop the reading (mixed encodings, double-encoded text,
+    control characters removed) are issued as ``concord_etl.errors.InputWarning``; cells that
+    cannot be read (spreadsheet errors such as ``#N/A``) are listed in ``Table.problems``.
     """
     file = Path(path)
     _check_options(header_row, chunk_rows)
@@ -52,13 +68,18 @@ def open_table(
         return Table(
             path=file, format=fmt, sheet=None, columns=_visible(source.columns),
             encoding=source.encoding, delimiter=source.delimiter,
-            header_row=source.header_row, warnings=source.warnings, _source=source,
+            header_row=source.header_row, warnings=source.warnings, controls=source.controls,
+            _source=source,
         )
-    excel = ExcelSource(file, sheet=sheet, header_row=header_row, chunk_rows=chunk_rows)
+    excel = ExcelSource(file, sheet=sheet, header_row=header_row, chunk_rows=chunk_rows,
+                        fmt=fmt, limits=limits)
+    visible = _visible(excel.columns)
     return Table(
-        path=file, format=fmt, sheet=excel.sheet_name, columns=_visible(excel.columns),
+        path=file, format=fmt, sheet=excel.sheet_name, columns=visible,
         encoding=None, delimiter=None, header_row=excel.header_row,
-        sheet_names=excel.sheet_names, _source=excel,
+        sheet_names=excel.sheet_names,
+        problems=[p for p in excel.problems if p.column in visible], controls=excel.controls,
+        _source=excel,
     )
 
 
@@ -90,6 +111,10 @@ def _detect_format(file: Path) -> str:
         return fmt if fmt in ("xlsx", "xlsm", "xlsb", "ods") else "xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "xls"
+    if head.startswith(b"SQLite f"):
+        message = (f"{file}: this is an SQLite database (a concord-etl journal?), not a CSV or "
+                   "spreadsheet file; import the original input file")
+        raise InputError(message, path=str(file))
     if fmt is not None and fmt != "csv":
         message = f"{file}: not a {fmt} workbook (the content does not look like a spreadsheet)"
         raise InputError(message, path=str(file))

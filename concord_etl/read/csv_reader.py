@@ -3,13 +3,24 @@ ragged files (rows with fewer or more fields than the header).
 
 Every cell is text (pandas ``str`` dtype), empty → NA. ``_row`` is the physical line where
 the record starts, counting blank lines and line breaks inside quoted cells.
+
+Strict about quotes: a quoted field that is never closed would swallow the rest of the file
+into one cell, so it is an ``InputError`` naming the line where the quote opened (found when
+the file holds an odd number of quote characters, or when the stdlib fallback meets it). A
+file of mixed encodings (see ``encoding``) is decoded line by line into a temporary UTF-8
+copy, read instead of the original, with a warning naming the lines.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
+import os
+import tempfile
+import warnings
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +31,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from concord_etl.errors import InputError
+from concord_etl.errors import InputError, InputWarning
 from concord_etl.read.dialect import resolve_delimiter
-from concord_etl.read.encoding import SAMPLE_BYTES, mojibake_warning, resolve_encoding
+from concord_etl.read.encoding import (
+    SAMPLE_BYTES,
+    MixedLines,
+    decode_line,
+    mojibake_warning,
+    resolve_encoding,
+)
 from concord_etl.read.table import ROW_COLUMN, clean_headers, extra_cell_error, location
 
 _MIN_BLOCK = 1 << 20
@@ -39,9 +56,22 @@ class CsvSource:
         self.chunk_rows = chunk_rows
         sample = _read_sample(path)
         enc = resolve_encoding(path, encoding, sample)
-        self.encoding = enc.name
-        text = _decode_sample(sample, enc.name)
-        self.warnings = [w for w in [mojibake_warning(text)] if w]
+        self.encoding = enc.name               # as detected (reported)
+        self._read_path, self._read_encoding = path, enc.name
+        self.warnings: list[str] = []
+        if enc.mixed is not None:
+            self._read_path = _transcode(path, enc.mixed)
+            weakref.finalize(self, _unlink, self._read_path)
+            self._read_encoding = "utf-8"
+            self.encoding = f"utf-8 + {enc.mixed.other} (mixed)"
+            self.warnings.append(enc.mixed.describe(path))
+            sample = _read_sample(self._read_path)
+        text = _decode_sample(sample, self._read_encoding)
+        mojibake = mojibake_warning(text)
+        if mojibake:
+            self.warnings.append(f"{path}: {mojibake}")
+        for warning in self.warnings:
+            warnings.warn(warning, InputWarning, stacklevel=3)
         self.delimiter = resolve_delimiter(delimiter, _from_line(text, header_row))
         record, self.header_row, self.header_end = self._find_header(text, header_row)
         self.columns, self.extra = clean_headers(
@@ -49,6 +79,35 @@ class CsvSource:
         )
         lines = max(1, text.count("\n"))
         self.block_size = int(min(_MAX_BLOCK, max(_MIN_BLOCK, len(sample) / lines * chunk_rows)))
+        odd, self.controls = _scan_bytes(self._read_path, self._read_encoding)
+        if odd:
+            self._check_quotes()
+
+    def _check_quotes(self) -> None:
+        """An odd number of quotes: parse strictly to find a quoted field never closed (a
+        stray quote inside an unquoted field, ``5" screen``, is odd too but harmless)."""
+        with self._read_path.open(encoding=self._read_encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=self.delimiter, strict=True)
+            previous = 0
+            try:
+                for _record in reader:
+                    previous = reader.line_num
+            except csv.Error as exc:
+                raise self._quote_error(previous + 1, exc) from None
+
+    def _quote_error(self, line: int, exc: csv.Error) -> InputError:
+        if "unexpected end of data" in str(exc):
+            what = ("a quoted field starts here and is never closed, so the rest of the file "
+                    "would be read as one cell")
+            hint = 'close the quote (") or remove it, then run again; nothing was sent'
+        else:
+            what = f"malformed quoting ({exc})"
+            hint = ("a quote inside a quoted field must be doubled (\"\"); fix the line, then "
+                    "run again; nothing was sent")
+        error = InputError(f"{location(self.path, None, line)}: {what}", path=str(self.path),
+                           row=line)
+        error.hint = hint  # type: ignore[attr-defined]
+        return error
 
     def _find_header(self, text: str, header_row: int) -> tuple[list[str], int, int]:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
@@ -86,7 +145,8 @@ class CsvSource:
         names = self.columns + [f"__extra_{i}" for i in range(self.extra)]
         read = pacsv.ReadOptions(
             column_names=names, skip_rows=self.header_end, block_size=self.block_size,
-            encoding="utf8" if self.encoding in ("utf-8", "utf-8-sig") else self.encoding,
+            encoding="utf8" if self._read_encoding in ("utf-8", "utf-8-sig")
+            else self._read_encoding,
         )
         parse = pacsv.ParseOptions(
             delimiter=self.delimiter, newlines_in_values=True, ignore_empty_lines=False
@@ -96,7 +156,7 @@ class CsvSource:
             strings_can_be_null=True, quoted_strings_can_be_null=True,
         )
         try:
-            reader = pacsv.open_csv(self.path, read_options=read, parse_options=parse,
+            reader = pacsv.open_csv(self._read_path, read_options=read, parse_options=parse,
                                     convert_options=convert)
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc):
@@ -161,25 +221,28 @@ class CsvSource:
         """Slower, tolerant path: short rows padded with NA, surplus empty fields ignored."""
         width = len(self.columns)
         skip = state.records
-        with self.path.open(encoding=self.encoding, newline="") as handle:
-            reader = csv.reader(handle, delimiter=self.delimiter)
+        with self._read_path.open(encoding=self._read_encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=self.delimiter, strict=True)
             previous = self._skip_to_data(reader)
             cells: list[list[str | None]] = [[] for _ in self.columns]
             starts: list[int] = []
-            for count, record in enumerate(reader):
-                start, previous = previous + 1, reader.line_num
-                if count < skip or not any(record):
-                    continue
-                for i, value in enumerate(record[width:], start=width):
-                    if value.strip():
-                        self._raise_extra(start, i, value)
-                record += [""] * (width - len(record))
-                for column, value in zip(cells, record, strict=False):
-                    column.append(value or None)
-                starts.append(start)
-                if len(starts) >= self.chunk_rows:
-                    yield self._frame_from_lists(cells, starts, state)
-                    cells, starts = [[] for _ in self.columns], []
+            try:
+                for count, record in enumerate(reader):
+                    start, previous = previous + 1, reader.line_num
+                    if count < skip or not any(record):
+                        continue
+                    for i, value in enumerate(record[width:], start=width):
+                        if value.strip():
+                            self._raise_extra(start, i, value)
+                    record += [""] * (width - len(record))
+                    for column, value in zip(cells, record, strict=False):
+                        column.append(value or None)
+                    starts.append(start)
+                    if len(starts) >= self.chunk_rows:
+                        yield self._frame_from_lists(cells, starts, state)
+                        cells, starts = [[] for _ in self.columns], []
+            except csv.Error as exc:
+                raise self._quote_error(previous + 1, exc) from None
             if starts:
                 yield self._frame_from_lists(cells, starts, state)
 
@@ -210,6 +273,41 @@ class CsvSource:
     def _raise_extra(self, line: int, index: int, value: object) -> None:
         raise extra_cell_error(path=self.path, sheet=None, row=line,
                                column=f"field {index + 1}", value=value)
+
+
+_CONTROL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
+
+
+def _scan_bytes(path: Path, encoding: str) -> tuple[bool, bool]:
+    """One pass over the file: an odd number of ``"`` (a quote may be left open), and whether
+    any control character is there at all (so cells need not be searched one by one)."""
+    wide = encoding.replace("_", "-").lower().startswith(("utf-16", "utf-32"))
+    count = 0
+    controls = wide                     # UTF-16/32: NUL bytes are everywhere; check the cells
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            count += block.count(b'"')
+            if not controls and len(block.translate(None, _CONTROL_BYTES)) != len(block):
+                controls = True
+    return count % 2 == 1 and not wide, controls
+
+
+def _transcode(path: Path, mixed: MixedLines) -> Path:
+    """A private UTF-8 copy of a mixed-encoding file, decoded line by line."""
+    fd, name = tempfile.mkstemp(prefix="concord-mixed-", suffix=".csv")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, path.open("rb") as src:
+            for line in src:
+                out.write(decode_line(line, mixed))
+    except BaseException:
+        _unlink(Path(name))
+        raise
+    return Path(name)
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 class _Progress:

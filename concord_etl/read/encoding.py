@@ -1,4 +1,10 @@
-"""Text encoding of CSV files: detection (BOM, UTF-8, cp1252, latin-1) and mojibake hints."""
+"""Text encoding of CSV files: detection (BOM, UTF-8, cp1252, latin-1) and mojibake hints.
+
+A file that is not UTF-8 as a whole is checked line by line: when some lines are valid UTF-8
+(with accents) and others are not — two exports pasted together — the file is *mixed*. Read
+whole as cp1252 its UTF-8 lines would turn into mojibake (``JosÃ©``), so instead each line is
+decoded in its own encoding and the lines of each kind are reported (``Encoding.mixed``).
+"""
 
 from __future__ import annotations
 
@@ -33,6 +39,32 @@ class Encoding:
     name: str                    # a Python codec name (utf-8, utf-8-sig, cp1252, latin-1, ...)
     detected: bool               # True when chosen by ``auto``
     warnings: list[str] = field(default_factory=list)
+    mixed: MixedLines | None = None   # lines in UTF-8 and lines in ``name``: decode per line
+
+
+@dataclass
+class MixedLines:
+    """Which lines of a mixed file are UTF-8 and which are in the other encoding."""
+
+    other: str                   # cp1252 or latin-1
+    utf8_lines: list[int]        # 1-based line numbers (first ones only, for messages)
+    other_lines: list[int]
+    utf8_count: int = 0
+    other_count: int = 0
+
+    def describe(self, path: Path) -> str:
+        return (
+            f"{path}: mixed encodings: {_lines(self.other_lines, self.other_count)} "
+            f"{self.other}, {_lines(self.utf8_lines, self.utf8_count)} UTF-8; each line was "
+            "read in its own encoding; check those rows, and save the file as UTF-8 next time")
+
+
+def _lines(numbers: list[int], count: int) -> str:
+    shown = ", ".join(str(n) for n in numbers)
+    more = f" and {count - len(numbers)} more" if count > len(numbers) else ""
+    word = "line" if count == 1 else "lines"
+    verb = "is" if count == 1 else "are"
+    return f"{word} {shown}{more} {verb}"
 
 
 def resolve_encoding(path: Path, requested: str, sample: bytes) -> Encoding:
@@ -47,10 +79,41 @@ def resolve_encoding(path: Path, requested: str, sample: bytes) -> Encoding:
         return Encoding(name, detected=False)
     if bom is not None:
         return Encoding(bom, detected=True)
-    for name in ("utf-8", "cp1252"):
-        if _check_decodes(path, name, strict=False):
-            return Encoding(name, detected=True)
-    return Encoding("latin-1", detected=True)
+    if _check_decodes(path, "utf-8", strict=False):
+        return Encoding("utf-8", detected=True)
+    other = "cp1252" if _check_decodes(path, "cp1252", strict=False) else "latin-1"
+    mixed = _mixed_lines(path, other)
+    return Encoding(other, detected=True, mixed=mixed)
+
+
+def _mixed_lines(path: Path, other: str, *, keep: int = 5) -> MixedLines | None:
+    """Lines that are non-ASCII UTF-8 vs lines that are not UTF-8; None unless both exist."""
+    found = MixedLines(other, [], [])
+    number = 0
+    with path.open("rb") as fh:
+        for line in fh:
+            number += 1
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                found.other_count += 1
+                if len(found.other_lines) < keep:
+                    found.other_lines.append(number)
+            else:
+                found.utf8_count += 1
+                if len(found.utf8_lines) < keep:
+                    found.utf8_lines.append(number)
+    return found if found.utf8_count and found.other_count else None
+
+
+def decode_line(line: bytes, mixed: MixedLines) -> str:
+    """One line of a mixed file: UTF-8 when it is, else the other encoding."""
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode(mixed.other, errors="replace")
 
 
 def mojibake_warning(text: str) -> str | None:

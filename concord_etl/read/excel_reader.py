@@ -4,8 +4,10 @@ Cell values as the sheet typed them: text stays ``str`` (leading zeros kept), nu
 ``int`` when integral (spreadsheets store every number as a float) else ``float``, date cells
 ``datetime.date`` (date-only formats) or ``datetime.datetime``, time cells ``datetime.time``,
 booleans ``bool``. Empty cells → ``None`` (NA). Error cells (``#N/A``, ``#DIV/0!``) come out
-of python-calamine as empty cells, so they read as NA. The 1900 and 1904 date systems are
-handled by calamine. openpyxl is not used for reading.
+of python-calamine as empty cells, so ``workbook_scan`` finds them in the file (XLSX, ODS) and
+they are listed in ``error_cells`` for the caller to report. The package size and the sheet's
+extent are checked before the sheet is loaded (``workbook_scan.Limits``). The 1900 and 1904
+date systems are handled by calamine. openpyxl is not used for reading.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from pandas.api.types import infer_dtype
 from concord_etl.errors import InputError
 from concord_etl.read.table import (
     ROW_COLUMN,
+    CellProblem,
     clean_headers,
     column_letter,
     extra_cell_error,
     location,
 )
+from concord_etl.read.workbook_scan import Limits, check_package, scan_sheet, too_many_cells
 
 _INT_LIMIT = float(2**53)
 _FLOAT_KINDS = ("floating", "mixed-integer-float", "mixed")
@@ -37,14 +41,19 @@ class ExcelSource:
     """One sheet of a workbook, kept open so that ``frames()`` can be iterated again."""
 
     def __init__(
-        self, path: Path, *, sheet: str | int | None, header_row: int, chunk_rows: int
+        self, path: Path, *, sheet: str | int | None, header_row: int, chunk_rows: int,
+        fmt: str = "xlsx", limits: Limits | None = None,
     ) -> None:
         self.path = path
         self.chunk_rows = chunk_rows
+        limits = limits or Limits()
+        check_package(path, limits)
         workbook = _open_workbook(path)
         self.sheet_names: list[str] = list(workbook.sheet_names)
         self.sheet_name = _pick_sheet(workbook, sheet, path)
+        scan = scan_sheet(path, fmt, self.sheet_name, limits)
         self._sheet = _load_sheet(workbook, self.sheet_name, path)
+        _check_loaded_size(self._sheet, path, self.sheet_name, limits)
         start = self._sheet.start
         self.first_column = start[1] if start else 0
         raw, self.header_index = self._find_header(header_row)
@@ -53,6 +62,14 @@ class ExcelSource:
             raw, path=path, sheet=self.sheet_name, row=self.header_row,
             first_column=self.first_column, letters=True,
         )
+        self.controls = scan.controls or fmt in ("xls", "xlsb")   # binary: not scanned
+        self.problems: list[CellProblem] = []
+        for cell in scan.error_cells:
+            index = cell.column - 1 - self.first_column
+            if cell.row > self.header_row and 0 <= index < len(self.columns):
+                self.problems.append(CellProblem(
+                    row=cell.row, column=self.columns[index], where=cell.ref,
+                    what=f"holds the spreadsheet error {cell.text}"))
 
     def _find_header(self, header_row: int) -> tuple[list[Any], int]:
         for index, row in enumerate(self._sheet.iter_rows()):
@@ -132,6 +149,12 @@ def _ints_where_integral(values: list[Any]) -> list[Any]:
         else v
         for v in values
     ]
+
+
+def _check_loaded_size(sheet: Any, path: Path, name: str, limits: Limits) -> None:
+    """The loaded sheet's extent (XLS, XLSB and ODS are not scanned before loading)."""
+    if int(sheet.height) * int(sheet.width) > limits.max_cells:
+        raise too_many_cells(path, name, int(sheet.height), int(sheet.width), limits)
 
 
 def _open_workbook(path: Path) -> calamine.CalamineWorkbook:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,13 +12,27 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from concord_etl.errors import InputError
+from concord_etl.errors import InputError, InputWarning
 from concord_etl.formula_guard import unneutralise
 
 ROW_COLUMN = "_row"
 # Columns a results file adds (README: results file): ignored on input, so it re-imports as is.
 RESULT_COLUMNS = ("_row", "_action", "_concord_id", "_errors", "_warnings")
 HIDDEN_PREFIX = "__results__"
+# C0 control characters and DEL, except tab, line feed and carriage return (kept: they are
+# text). NUL and friends are invisible in a spreadsheet and corrupt what the CRM stores.
+CONTROL_CHARACTERS = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_CONTROL = re.compile(CONTROL_CHARACTERS)
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """A cell that cannot be read as a value, e.g. one holding the spreadsheet error #N/A."""
+
+    row: int          # as the sheet shows it
+    column: str       # the column's header
+    where: str        # the cell's reference, e.g. B7
+    what: str         # "holds the spreadsheet error #N/A"
 
 
 class FrameSource(Protocol):
@@ -46,15 +62,30 @@ class Table:
     header_row: int                # 1-based line/row number of the header actually used
     warnings: list[str] = field(default_factory=list)
     sheet_names: list[str] = field(default_factory=list)
+    problems: list[CellProblem] = field(default_factory=list)
+    controls: bool = True          # False: the file is known to hold no control characters
     _source: FrameSource | None = field(default=None, repr=False)
 
     def frames(self) -> Iterator[pd.DataFrame]:
-        """Chunks of at most ``chunk_rows`` rows; blank rows are left out."""
+        """Chunks of at most ``chunk_rows`` rows; blank rows are left out. Control characters
+        (NUL, BEL, ... but not tab or line breaks) are removed, with an ``InputWarning``."""
         if self._source is None:
             return iter(())
         hidden = [c for c in self._source.columns if c.startswith(HIDDEN_PREFIX)]
-        return (_unguard(frame.drop(columns=hidden) if hidden else frame)
+        return (self._clean(_unguard(frame.drop(columns=hidden) if hidden else frame))
                 for frame in self._source.frames())
+
+    def _clean(self, frame: pd.DataFrame) -> pd.DataFrame:
+        found = strip_control_characters(frame) if self.controls else None
+        if found:
+            count, row, column = found
+            where = location(self.path, self.sheet, row)
+            warnings.warn(
+                f"{location(self.path, self.sheet)}: removed control characters (NUL, BEL, "
+                f"...) from {count} cell(s), the first at {where.rsplit(', ', 1)[-1]}, column "
+                f"{column!r}; they are invisible in a spreadsheet and would have been stored "
+                "in the CRM", InputWarning, stacklevel=2)
+        return frame
 
     def describe(self) -> str:
         """One line for humans, e.g. ``detected: cp1252, ';', header row 1``."""
@@ -86,6 +117,29 @@ def _unguard(frame: pd.DataFrame) -> pd.DataFrame:
         if marked.any():
             frame.loc[marked, name] = column[marked].map(unneutralise)
     return frame
+
+
+def strip_control_characters(frame: pd.DataFrame) -> tuple[int, int, str] | None:
+    """Remove control characters from every text cell of ``frame`` (in place); return how
+    many cells changed and the first one's row and column, or None."""
+    count = 0
+    first: tuple[int, str] | None = None
+    for name in frame.columns:
+        if name == ROW_COLUMN:
+            continue
+        column = frame[name]
+        try:
+            marked = column.str.contains(CONTROL_CHARACTERS, regex=True, na=False).astype(bool)
+        except (AttributeError, TypeError):  # no text in this column
+            continue
+        if not marked.any():
+            continue
+        frame.loc[marked, name] = column[marked].map(lambda v: _CONTROL.sub("", v))
+        count += int(marked.sum())
+        row = int(frame.loc[marked, ROW_COLUMN].iloc[0])
+        if first is None or row < first[0]:
+            first = (row, str(name))
+    return None if first is None else (count, first[0], first[1])
 
 
 def column_letter(index: int) -> str:

@@ -33,7 +33,8 @@ PAGE = 100           # records per list page, and keys per search request
 
 
 class LookupClient(Protocol):
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any: ...
+    def get_records(self, path: str, params: dict[str, Any] | None = None
+                    ) -> list[dict[str, Any]]: ...
     def page(self, resource: str, page: int = 1, per_page: int = PAGE,
              params: dict[str, Any] | None = None) -> dict[str, Any]: ...
     def iter_records(
@@ -262,7 +263,7 @@ class Resolver:
         """All records of a small lookup table, fetched once."""
         if resource not in self._tables:
             if resource == "countries":
-                rows = self._client.get("countries")
+                rows = self._client.get_records("countries")
             else:
                 rows = list(self._client.iter_records(resource, {"order": "id|asc"}))
             self._tables[resource] = list(rows or [])

@@ -32,6 +32,7 @@ from concord_etl.mapping.model import (
     RecordSpec,
 )
 from concord_etl.read import Table, open_table, require_columns
+from concord_etl.read.inputs import check_problems
 from concord_etl.validate.chunk import ValidatedChunk, validate_frame
 from concord_etl.validate.duplicates import KEY_SEPARATOR
 from concord_etl.validate.lookups import match_key
@@ -221,6 +222,7 @@ def open_records_input(path: Path, mapping: RecordsMapping, *, sheet: str | int 
         encoding=hints.encoding, delimiter=hints.delimiter, chunk_rows=chunk_rows,
     )
     require_columns(table, required_columns(mapping))
+    check_problems(table, set(mapping.columns))      # unreadable cells (#N/A) in used columns
     return table
 
 

@@ -31,10 +31,13 @@ def cli_env(url: str, token: str) -> dict[str, str]:
 
 
 def run_cli(args: list[str], *, url: str, token: str, cwd: Path | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+            timeout: float = 300, env: dict[str, str] | None = None,
+            preexec_fn: Any = None) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a subprocess; ``env`` adds variables (e.g. CONCORD_REQUEST_DEADLINE)."""
     return subprocess.run(
         [sys.executable, "-m", "concord_etl", *args],
-        env=cli_env(url, token), cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout,
+        env={**cli_env(url, token), **(env or {})}, cwd=cwd or REPO, capture_output=True,
+        text=True, timeout=timeout, preexec_fn=preexec_fn,
     )
 
 

@@ -78,8 +78,10 @@ def leftovers(directory: Path) -> list[str]:
         ("－1", "'－1"),
         ("＠x", "'＠x"),
         ("- a bullet", "'- a bullet"),
-        ("+44 20 7946 0958", "+44 20 7946 0958"),       # phone-shaped: kept
-        ("+1 (555) 010-0100", "+1 (555) 010-0100"),
+        ("+44 20 7946 0958", "'+44 20 7946 0958"),      # a CSV guards phones too
+        ("+1 (555) 010-0100", "'+1 (555) 010-0100"),
+        ("+1+2", "'+1+2"),
+        ("-3-4", "'-3-4"),
         ("-12.5", "-12.5"),
         ("-", "-"),
         ("plain text", "plain text"),
@@ -389,7 +391,7 @@ def test_csv_escaping_and_injection(tmp_path: Path) -> None:
     assert read_csv(path) == [
         ["Company", "Quote", "Notes", "Formula", "Number"],
         ["Acme, Inc.", 'She said "hi"', "line one\nline two", "'=HYPERLINK(\"http://x\")", "-5"],
-        ["+44 20 7946 0958", "'@SUM(1)", "'\tx", "plain", "2.5"],
+        ["'+44 20 7946 0958", "'@SUM(1)", "'\tx", "plain", "2.5"],
     ]
 
 

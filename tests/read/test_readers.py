@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-from concord_etl.errors import ConfigError, InputError
+from concord_etl.errors import ConfigError, InputError, InputWarning
 from concord_etl.read import open_table, require_columns
 from concord_etl.read.dialect import sniff_delimiter
 from concord_etl.read.encoding import mojibake_warning
@@ -138,7 +138,8 @@ def test_explicit_wrong_encoding_names_the_line(tmp_path: Path) -> None:
 
 def test_mojibake_is_reported_not_fatal(tmp_path: Path) -> None:
     double = "Name\nJosé Müller\n".encode().decode("cp1252").encode()
-    table, df = read_all(write(tmp_path, "m.csv", double))
+    with pytest.warns(InputWarning, match="double-encoded"):
+        table, df = read_all(write(tmp_path, "m.csv", double))
     assert df["Name"].item() == "JosÃ© MÃ¼ller"
     assert "double-encoded" in table.describe() and table.warnings
     assert mojibake_warning("it’s fine, José") is None
