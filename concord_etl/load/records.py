@@ -14,6 +14,9 @@ notes), each record with its own lookups, match, update rules and writes, all ba
    ``row:<n>:<record>`` before it is sent (``record_decide``, ``sender``);
 5. a deal's line items go to its billable (``deal_lines``).
 
+Steps 1-5 for one record over one batch are ``record_stage.StageRunner``; this module sets the
+run up (lock, fields, checks, lookup defaults, journal) and reads the batches.
+
 A rerun after any interruption skips what the journal says is done and reconciles what was in
 flight; a finished run run again writes nothing.
 """
@@ -25,42 +28,31 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import ResourceFields, fetch_fields
 from concord_etl.errors import AbortRun
 from concord_etl.load.deal_lines import DealLines
-from concord_etl.load.decide import RowWork
 from concord_etl.load.journal import Journal
 from concord_etl.load.lock import RunLock
 from concord_etl.load.record_decide import RecordDecider
-from concord_etl.load.record_fold import FoldIndex, settle_follower
+from concord_etl.load.record_fold import FoldIndex
 from concord_etl.load.record_output import RecordsOutput, RecordsSummary
-from concord_etl.load.record_work import (
-    ASSOCIATIONS,
-    NOT_WRITTEN,
-    RecordWork,
-    RowState,
-    first_association,
-)
+from concord_etl.load.record_stage import Stage, StageRunner
+from concord_etl.load.record_work import RowState
+from concord_etl.load.run_guards import check_paths
 from concord_etl.load.sender import Sender
 from concord_etl.load.session import lock_run, open_run_journal
 from concord_etl.mapping.model import AnyMapping, Mapping, as_records
-from concord_etl.mapping.records import LIST_LINKS
 from concord_etl.read import Table
 from concord_etl.validate.lookups import Resolver
 from concord_etl.validate.record_checks import (
-    CheckedRecord,
     RecordCheck,
     build_checks,
     check_records,
-    missing_required,
     open_records_input,
-    record_key,
 )
-from concord_etl.validate.relations import PendingCreates, Relations
+from concord_etl.validate.relations import Relations
 
 if TYPE_CHECKING:
     from concord_etl.crm.client import ConcordClient
@@ -84,23 +76,6 @@ class _Options:
     sheet: str | int | None = None
 
 
-@dataclass
-class _Stage:
-    """One record of the mapping with everything needed to import it."""
-
-    check: RecordCheck
-    decider: RecordDecider
-    relations: Relations
-    fold: FoldIndex
-    sender: Sender | None
-    lines: DealLines | None
-    guest_resource: str
-
-    @property
-    def name(self) -> str:
-        return self.check.name
-
-
 class RecordsImporter:
     """One multi-record import run; ``run()`` returns the summary (``AbortRun`` carries it)."""
 
@@ -117,9 +92,10 @@ class RecordsImporter:
         self.journal: Journal | None = None
         self._lock: RunLock | None = None
         self._output: RecordsOutput | None = None
-        self._stages: list[_Stage] = []
+        self._stages: list[Stage] = []
         self._resolver: Resolver | None = None
         self._me: int | None = None
+        self._runner = StageRunner(dry_run=self.dry_run, me=self._me_id)
         self._related: Sender | None = None
         self._expected = 0               # the file's rows, estimated
         self._seen = 0
@@ -156,6 +132,7 @@ class RecordsImporter:
                 restart=self.options.restart, extra_meta=meta, lock=self._lock)
             self.summary.journal = str(self.journal.path)
             self._related = Sender(self.client, self.journal, "")
+            self._runner.journal = self.journal
             for stage in self._stages:
                 self._attach(stage)
         for stage in self._stages:
@@ -169,7 +146,7 @@ class RecordsImporter:
         """create_missing, journalled (never before the journal is open)."""
         return self._related.create_related(resource, key) if self._related is not None else None
 
-    def _stage(self, check: RecordCheck) -> _Stage:
+    def _stage(self, check: RecordCheck) -> Stage:
         assert self._resolver is not None
         mapping = check.mapping
         decider = RecordDecider(mapping, check.fields, self.client, self._resolver,
@@ -181,10 +158,10 @@ class RecordsImporter:
             lines = DealLines(check.name, check.lines, mapping.products, self.client, None,
                               self._resolver, dry_run=self.dry_run)
         guests = next((c.lookup.resource for c in mapping.for_field("guests") if c.lookup), None)
-        return _Stage(check, decider, Relations(check.validator, self._resolver), fold, None,
+        return Stage(check, decider, Relations(check.validator, self._resolver), fold, None,
                       lines, guests or "contacts")
 
-    def _attach(self, stage: _Stage) -> None:
+    def _attach(self, stage: Stage) -> None:
         """The journal is open: the stage's decider, sender and line items write through it."""
         assert self.journal is not None
         stage.decider.journal = self.journal
@@ -197,6 +174,7 @@ class RecordsImporter:
     def run(self) -> RecordsSummary:
         self._started = time.monotonic()
         self._base = self._stats()
+        check_paths(self.path, self.original, self.options)   # outputs never over the input
         try:
             table = self._open()
         except BaseException:
@@ -265,182 +243,16 @@ class RecordsImporter:
             # lookups choose between searching keys and reading a resource for the whole file
             self._resolver.scale = max(1.0, self._expected / max(self._seen, 1))
         for stage in self._stages:
-            self._run_stage(stage, states, checked[stage.name])
+            self._runner.run(stage, states, checked[stage.name])
         assert self._output is not None
         self._output.count(states)
         self._emit(advance=len(states))
         return states
 
-    def _run_stage(self, stage: _Stage, states: list[RowState], checked: CheckedRecord) -> None:
-        looked: list[RecordWork] = []          # present, neither restored nor blocked
-        for state in states:
-            work = self._work(stage, state, checked)
-            state.works[stage.name] = work
-            if work.action in ("create", "rejected") and not work.absent and not work.restored:
-                looked.append(work)
-        # every lookup of those rows at once (read-only: nothing is created yet)
-        pending = stage.relations.resolve(checked.chunk, create=False,
-                                          among=_mask(looked, len(states)))
-        works: list[RecordWork] = []
-        refused: list[RecordWork] = []
-        for work in looked:
-            errors = checked.errors(work.position)
-            work.warnings = checked.warnings(work.position)
-            if errors:
-                work.action, work.errors = "rejected", errors
-                refused.append(work)
-                continue
-            work.values = checked.values(work.position)
-            work.defaulted = checked.defaulted(work.position)
-            works.append(work)
-        by_row = {state.row: state for state in states}
-        for work in works:
-            self._link(stage, work, by_row[work.row])
-            self._resource_rules(stage, work, pending)
-        works = [w for w in works if w.action != "rejected"]
-        waiting = {w.row: pending.fields_at(w.position) for w in works} if pending else {}
-        missing = missing_required(
-            stage.check, [(w.row, w.values) for w in works], written=stage.fold.written,
-            filled_elsewhere=lambda row: waiting.get(row, set()),
-            rejected=[(w.row, checked.values(w.position)) for w in refused])
-        for work in [*works, *refused]:
-            for reason in missing.get(work.row, ()):
-                work.reject(reason)
-        works = [w for w in works if w.action != "rejected"]
-        if pending:
-            self._create_pending(stage, checked, pending, works, waiting, len(states))
-            works = [w for w in works if w.action != "rejected"]
-        for work in works:
-            work.key = record_key(stage.check.mapping.match.on, work.values)
-        stage.fold.fold(works)
-        firsts = [w for w in works if w.follower_of is None and w.action != "rejected"]
-        stage.decider.decide(_rows(firsts))
-        if not self.dry_run:
-            self._record_settled(firsts)
-            assert stage.sender is not None
-            stage.sender.send(_rows(firsts), stage.decider)
-        stage.fold.settle(firsts)
-        for work in works:
-            if work.follower_of is not None and work.action != "rejected":
-                settle_follower(work)
-                if not self.dry_run and work.action == "duplicate":
-                    assert self.journal is not None
-                    self.journal.finish(work.op_key, "done", action="duplicate",
-                                        concord_id=work.record_id, row=work.row)
-        if stage.lines is not None:
-            for work in firsts:
-                if work.action == "created" and work.record_id is not None:
-                    stage.lines.fresh(int(work.record_id))
-            stage.lines.process(states, checked)
-
-    def _create_pending(self, stage: _Stage, checked: CheckedRecord, pending: PendingCreates,
-                        works: list[RecordWork], waiting: dict[int, set[str]], size: int) -> None:
-        """``create_missing`` for the rows that passed every other check; their new ids join
-        their values (next to what ``link:`` put there)."""
-        stage.relations.create_pending(checked.chunk, pending, among=_mask(works, size))
-        for work in works:
-            fields = waiting.get(work.row)
-            if not fields:
-                continue
-            errors = checked.errors(work.position)
-            if errors:
-                work.action, work.errors = "rejected", errors
-                continue
-            fresh = checked.values(work.position)
-            for name in fields:
-                value, current = fresh.get(name), work.values.get(name)
-                if isinstance(value, list) and isinstance(current, list):
-                    shown = {str(i) for i in value}
-                    value = [*value, *(i for i in current if str(i) not in shown)]
-                if value is None:
-                    work.values.pop(name, None)
-                else:
-                    work.values[name] = value
-
-    def _work(self, stage: _Stage, state: RowState, checked: CheckedRecord) -> RecordWork:
-        check = stage.check
-        work = RecordWork(row=state.row, values={}, name=check.name,
-                          resource=check.mapping.resource, guest_resource=stage.guest_resource,
-                          position=state.position)
-        if not checked.present[state.position]:
-            work.absent = True
-            work.action = "skipped"
-            return work
-        errors = checked.errors(state.position)
-        if errors:
-            work.action = "rejected"
-            work.errors = errors
-            return work
-        if self.journal is not None:
-            entry = self.journal.get(work.op_key)
-            if entry is not None and entry.state in ("done", "rejected", "unverified"):
-                work.action = entry.action or "created"
-                work.record_id = entry.concord_id
-                work.errors = list(entry.errors or [])
-                work.values = checked.values(state.position)
-                work.restored = True
-                stage.fold.remember(work)
-                return work
-            if entry is not None:
-                work.previous = {"state": entry.state, "action": entry.action,
-                                 "concord_id": entry.concord_id}
-        blocked = self._blocked(check, state)
-        if blocked:
-            work.blocked = blocked
-            work.skip(blocked)
-        return work
-
-    def _blocked(self, check: RecordCheck, state: RowState) -> str | None:
-        for parent in check.spec.needs:
-            linked = state.works.get(parent)
-            if linked is None:
-                continue
-            if linked.blocked or linked.action in NOT_WRITTEN:
-                what = "skipped" if linked.blocked else linked.action
-                return f"not written: the {parent} of this row was {what}"
-        return None
-
-    def _link(self, stage: _Stage, work: RecordWork, state: RowState) -> None:
-        for field_name, parent in stage.check.spec.link.items():
-            linked = state.works[parent]
-            target: Any = linked.record_id
-            if target is None and self.dry_run and not linked.absent:
-                first = linked.follower_of or linked
-                if first.action == "create":
-                    target = f"(new {parent} of row {first.row})"
-            if target is None:
-                continue
-            if field_name in LIST_LINKS:
-                current = work.values.get(field_name)
-                items = list(current) if isinstance(current, (list, tuple)) else []
-                if all(str(i) != str(target) for i in items):
-                    items.append(target)
-                work.values[field_name] = items
-            else:
-                work.values[field_name] = target
-
-    def _resource_rules(self, stage: _Stage, work: RecordWork, pending: PendingCreates) -> None:
-        mapping = stage.check.mapping
-        if mapping.resource == "activities" and "user_id" not in mapping.fields \
-                and "user_id" not in mapping.defaults:
-            work.values["user_id"] = self._me_id()
-        if mapping.resource == "notes" and first_association(work.values) is None and not (
-                pending and pending.fields_at(work.position) & set(ASSOCIATIONS)):
-            work.reject("nothing to attach the note to: no contact, company or deal on this row")
-
     def _me_id(self) -> int:
         if self._me is None:
             self._me = int(self.client.me()["id"])
         return self._me
-
-    def _record_settled(self, works: list[RecordWork]) -> None:
-        assert self.journal is not None
-        for work in works:
-            if work.action in ("unchanged", "skipped", "created", "updated", "unverified"):
-                state = "unverified" if work.action == "unverified" else "done"
-                self.journal.finish(work.op_key, state, action=work.action,
-                                    concord_id=work.record_id, errors=work.errors or None,
-                                    row=work.row)
 
     # -- output -----------------------------------------------------------------------------
     def _emit(self, advance: int = 0, **extra: Any) -> None:
@@ -477,18 +289,6 @@ class RecordsImporter:
             self.summary.created_related = list(self._resolver.report.created)
             self.summary.planned_related = list(self._resolver.report.planned)
             self.summary.lookups = self._resolver.strategies
-
-
-def _rows(works: list[RecordWork]) -> list[RowWork]:
-    """The same list, typed for ``Decider``/``Sender`` (a ``RecordWork`` is a ``RowWork``)."""
-    return cast("list[RowWork]", works)
-
-
-def _mask(works: list[RecordWork], size: int) -> np.ndarray:
-    """The chunk positions of ``works`` as a mask."""
-    mask = np.zeros(size, dtype=bool)
-    mask[[w.position for w in works]] = True
-    return mask
 
 
 def run_records_import(path: str | Path, mapping: AnyMapping, client: ConcordClient,

@@ -17,16 +17,17 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import ResourceFields
-from concord_etl.errors import AbortRun, WriteFailed
+from concord_etl.errors import AbortRun
 from concord_etl.load.decide import Decider, RowWork
+from concord_etl.load.import_summary import ImportOptions, ImportSummary
 from concord_etl.load.journal import Journal
 from concord_etl.load.lock import RunLock
 from concord_etl.load.payloads import jsonable
+from concord_etl.load.run_guards import check_paths, write_failed
 from concord_etl.load.sender import Sender
 from concord_etl.load.session import (
     default_journal_path,
@@ -35,7 +36,6 @@ from concord_etl.load.session import (
     open_run_journal,
 )
 from concord_etl.mapping.model import AnyMapping, Mapping, runs_as_records
-from concord_etl.output.paths import check_distinct, check_writable
 from concord_etl.output.results import ResultsWriter
 from concord_etl.read import Table
 from concord_etl.read.inputs import estimate_rows, open_input, raw_rows, results_writer
@@ -51,71 +51,11 @@ if TYPE_CHECKING:
     from concord_etl.crm.client import ConcordClient
     from concord_etl.load.record_output import RecordsSummary
 
-COUNTED = ("created", "updated", "unchanged", "skipped", "rejected", "failed", "unverified")
 SETTLED = ("created", "updated", "unchanged", "skipped", "create", "update")
 # Rows validated at once: the schema's cost per failing check is fixed per chunk (pandera
 # gathers each failing check's cases into tables), so big chunks pay; the journal and the
 # sender work row by row whatever the chunk.
 CHUNK_ROWS = 100_000
-
-
-@dataclass
-class ImportOptions:
-    dry_run: bool = False
-    plan_path: Path | None = None
-    journal_path: Path | None = None
-    restart: bool = False
-    results_path: Path | None = None
-    concurrency: int | None = None
-    limit: int | None = None
-    sheet: str | int | None = None
-
-
-@dataclass
-class ImportSummary:
-    rows: int = 0
-    counts: Counter = field(default_factory=Counter)
-    requests: int = 0
-    elapsed_s: float = 0.0
-    waited_s: float = 0.0
-    results: str | None = None
-    journal: str | None = None
-    plan: str | None = None
-    dry_run: bool = False
-    created_related: list[tuple[str, str, int]] = field(default_factory=list)
-    planned_related: list[tuple[str, str]] = field(default_factory=list)
-    lookups: list[str] = field(default_factory=list)
-    warned: int = 0
-    aborted: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"rows": self.rows}
-        data.update({k: self.counts.get(k, 0) for k in COUNTED})
-        data.update(duplicates=self.counts.get("duplicate", 0), warnings=self.warned)
-        data.update(
-            requests=self.requests,
-            elapsed_s=round(self.elapsed_s, 3),
-            waited_s=round(self.waited_s, 3),
-            results=self.results,
-            journal=self.journal,
-        )
-        if self.dry_run:
-            data["dry_run"] = True
-            data["plan"] = self.plan
-            data["would_create_related"] = [f"{r}: {k}" for r, k in self.planned_related]
-            data["lookups"] = list(self.lookups)
-        if self.created_related:
-            data["created_related"] = [f"{r}: {k} (id {i})" for r, k, i in self.created_related]
-        if self.aborted:
-            data["aborted"] = self.aborted
-        return data
-
-    @property
-    def exit_code(self) -> int:  # duplicates share their first row's write: not a problem
-        if self.aborted:
-            return 3
-        bad = sum(self.counts.get(k, 0) for k in ("rejected", "failed", "unverified"))
-        return 1 if bad else 0
 
 
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -195,49 +135,14 @@ class Importer:
             sent = self._writes() - self._base_writes
             if self.options.dry_run or sent <= 0:
                 raise                      # nothing reached the CRM: an input/usage problem
-            raise self._write_failed(exc, sent) from exc
+            raise write_failed(exc, sent, self.summary) from exc
 
     def _writes(self) -> int:
         stats = getattr(self.client, "stats", None)
         return int(getattr(stats, "writes", 0) or 0)
 
-    def _write_failed(self, exc: OSError | sqlite3.Error, sent: int) -> WriteFailed:
-        """A local write failed after the CRM was changed: say so, exit 3, rerun resumes."""
-        if isinstance(exc, OSError):
-            name = exc.filename or "a file"
-            what = f"cannot write {name}: {exc.strerror or exc}"
-        else:
-            what = f"cannot write the journal {self.summary.journal}: {exc}"
-        message = (f"{what}, after {sent} write(s) to the CRM; the journal knows what was sent "
-                   "(rows whose answer could not be recorded are checked in the CRM before "
-                   "anything is sent again)")
-        error = WriteFailed(message)
-        error.hint = "free some space, then rerun the same command to resume"  # type: ignore[attr-defined]
-        error.summary = self.summary  # type: ignore[attr-defined]
-        return error
-
-    def _check_paths(self) -> None:
-        """The results file, the journal and the plan never overwrite the input or the
-        mapping, and can be written: found out now, not after the rows were sent."""
-        options = self.options
-        excel = self.path.suffix.lower() not in (".csv", ".txt", ".tsv", ".tab")
-        written = not options.dry_run or options.results_path is not None
-        outputs: dict[str, Path | None] = {
-            "--results": (options.results_path
-                          or default_results_path(self.path, self.mapping, excel=excel))
-            if written else None,
-            "--plan": options.plan_path if options.dry_run else None,
-            "--journal": None if options.dry_run
-            else options.journal_path or default_journal_path(self.path, self.mapping),
-        }
-        check_distinct(outputs, {"the input file": self.path,
-                                 "the mapping": getattr(self.mapping, "path", None)})
-        for path in outputs.values():
-            if path is not None:
-                check_writable(path)
-
     def _run(self) -> ImportSummary:
-        self._check_paths()
+        check_paths(self.path, self.mapping, self.options)
         # The run's lock first (a second copy of this run stops at once), then the read-only
         # set-up: a mapping the CRM refuses (unknown field, bad default) stops before a
         # journal exists, so fixing it needs no --restart. Then the journal, the scan for
