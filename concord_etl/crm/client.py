@@ -99,6 +99,7 @@ __all__ = [
     "encode_json",
     "search_plan",
     "sent_before_failure",
+    "usage",
 ]
 _KEPT_HEADERS = ("retry-after", "x-ratelimit-limit", "x-ratelimit-remaining",
                  "x-ratelimit-reset", "x-app-version", "content-type", "location")
@@ -622,3 +623,15 @@ def connect(
         settings.url, settings.token, allow_insecure_http=settings.allow_insecure_http,
         **options,
     )
+
+
+def usage(client: object) -> tuple[int, float]:
+    """``(requests sent, seconds spent waiting for the rate limit)`` so far, for a run's summary.
+
+    The wait is wall-clock time during which at least one request was held back (not a sum over
+    parallel threads). Any client-like object works; missing counters read as 0.
+    """
+    stats = getattr(client, "stats", None)
+    pacer = getattr(client, "pacer", None)
+    return (int(getattr(stats, "requests", 0) or 0),
+            float(getattr(pacer, "waited_wall", 0.0) or 0.0))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from concord_etl.crm.client import usage
 from concord_etl.crm.fields import ResourceFields, fetch_fields
 from concord_etl.errors import AbortRun
 from concord_etl.load.deal_lines import DealLines
@@ -263,9 +264,7 @@ class RecordsImporter:
                        "waited": self._stats()[1] - self._base[1], **extra})
 
     def _stats(self) -> tuple[int, float]:
-        stats = getattr(self.client, "stats", None)
-        return (int(getattr(stats, "requests", 0) or 0),
-                float(getattr(stats, "wait_seconds", 0.0) or 0.0))
+        return usage(self.client)
 
     def _release(self) -> None:
         if self.journal is not None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from concord_etl.crm.client import usage
 from concord_etl.errors import AbortRun, JournalError
 from concord_etl.load.before_image import ASSOCIATIONS
 from concord_etl.load.journal import Journal, file_hash
@@ -335,9 +336,7 @@ class Reverter:
                            **extra})
 
     def _stats(self) -> tuple[int, float]:
-        stats = getattr(self.client, "stats", None)
-        return (int(getattr(stats, "requests", 0) or 0),
-                float(getattr(stats, "wait_seconds", 0.0) or 0.0))
+        return usage(self.client)
 
 
 def _pending(items: list[Item]) -> list[Item]:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from concord_etl.crm.client import usage
 from concord_etl.crm.fields import ResourceFields
 from concord_etl.errors import AbortRun
 from concord_etl.load.decide import Decider, RowWork
@@ -120,10 +121,7 @@ class Importer:
 
     # -- the run -----------------------------------------------------------------------------
     def _stats(self) -> tuple[int, float]:
-        stats = getattr(self.client, "stats", None)
-        pacer = getattr(self.client, "pacer", None)   # wall clock, not summed over threads
-        return (int(getattr(stats, "requests", 0) or 0),
-                float(getattr(pacer, "waited_wall", 0.0) or 0.0))
+        return usage(self.client)
 
     def run(self) -> ImportSummary:
         self._started = time.monotonic()
@@ -268,7 +266,8 @@ class Importer:
         rows: list[RowWork] = []
         with no_gc():   # a chunk's worth of small objects: the collector would rescan them often
             self._fill(rows, chunk, keys, errors_of, warnings_of, folded)
-        self.summary.warned += len(warnings_of)
+        # like `validate`: rows with a warning that are not rejected anyway
+        self.summary.warned += sum(1 for position in warnings_of if position not in errors_of)
         return rows
 
     @staticmethod

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,19 +73,11 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     hidden ``.NAME.*.tmp`` file behind (never a half-written ``NAME``).
     """
     target = Path(path)
+    tmp: Path | None = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
-    except OSError as exc:
-        msg = f"cannot write {target}: {exc.strerror or exc}"
-        raise ConfigError(msg) from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+        tmp = _new_temp(target)          # named before it exists: an interrupt cannot orphan it
         yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.chmod(tmp, 0o666 & ~_umask())  # the temp file is made 0600; give the usual permissions
         with open(tmp, "r+b") as fh:     # Windows flushes only handles open for writing
             os.fsync(fh.fileno())
         try:
@@ -96,6 +88,31 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
             msg = f"cannot replace {target}: {exc.strerror or exc}{why}"
             raise ConfigError(msg) from None
     except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         raise
+
+
+def _new_temp(target: Path) -> Path:
+    """Create an empty, private temp file beside ``target`` and return its path.
+
+    Unlike ``tempfile.mkstemp`` the caller already knows the name when the file appears, so an
+    interrupt (Ctrl-C, SIGTERM) arriving at any instant leaves nothing behind.
+    """
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"cannot write {target}: {exc.strerror or exc}"
+        raise ConfigError(msg) from exc
+    while True:
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            msg = f"cannot write {target}: {exc.strerror or exc}"
+            raise ConfigError(msg) from exc
+        os.close(fd)
+        return tmp
