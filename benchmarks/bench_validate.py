@@ -82,7 +82,7 @@ HEADERS = list(MAPPING["columns"])
 
 def data_path(rows: int, dirty: bool) -> Path:
     """The cached CSV (generated on first use)."""
-    path = DATA_DIR / f"leads_validate_{rows // 1000}k_{'dirty' if dirty else 'clean'}.csv"
+    path = DATA_DIR / f"leads_validate_{rows // 1000}k_{'dirty' if dirty else 'clean'}_v2.csv"
     if not path.exists():
         _generate(path, rows, dirty)
     return path
@@ -181,10 +181,11 @@ DIRT = {
     "Interests": ["Analytics;Foo", "Gaming"],
     "Signed Up": ["31/02/2024", "2024-13-45", "yesterday"],
     "Budget": ["-50.00", "1200,5", "lots"],
-    "Lead Score": ["12.5", "high", "1,200"],
+    "Lead Score": ["12.5", "high", "1.200,5"],
     "Newsletter": ["maybe"],
     "Timezone": ["Mars/Olympus", "GMT+25"],
-    "Mobile": ["12", "call me"],
+    # Concord takes any phone text up to 191 characters ("12", "call me" only warn): too long.
+    "Mobile": ["+44 " + "7" * 200],
 }
 
 

@@ -79,6 +79,7 @@ def open_table(
         encoding=None, delimiter=None, header_row=excel.header_row,
         sheet_names=excel.sheet_names,
         problems=[p for p in excel.problems if p.column in visible], controls=excel.controls,
+        quotes=excel.quotes,
         _source=excel,
     )
 

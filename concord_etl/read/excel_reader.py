@@ -63,6 +63,7 @@ class ExcelSource:
             first_column=self.first_column, letters=True,
         )
         self.controls = scan.controls or fmt in ("xls", "xlsb")   # binary: not scanned
+        self.quotes = scan.quotes or fmt not in ("xlsx", "xlsm")
         self.problems: list[CellProblem] = []
         for cell in scan.error_cells:
             index = cell.column - 1 - self.first_column

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from concord_etl.errors import InputError, InputWarning
@@ -64,6 +65,7 @@ class Table:
     sheet_names: list[str] = field(default_factory=list)
     problems: list[CellProblem] = field(default_factory=list)
     controls: bool = True          # False: the file is known to hold no control characters
+    quotes: bool = True            # False: no text cell starts with ' (nothing to unguard)
     _source: FrameSource | None = field(default=None, repr=False)
 
     def frames(self) -> Iterator[pd.DataFrame]:
@@ -72,7 +74,8 @@ class Table:
         if self._source is None:
             return iter(())
         hidden = [c for c in self._source.columns if c.startswith(HIDDEN_PREFIX)]
-        return (self._clean(_unguard(frame.drop(columns=hidden) if hidden else frame))
+        unguard = _unguard if self.quotes else _as_is
+        return (self._clean(unguard(frame.drop(columns=hidden) if hidden else frame))
                 for frame in self._source.frames())
 
     def _clean(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -100,6 +103,10 @@ class Table:
         return text
 
 
+def _as_is(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame
+
+
 def _unguard(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop the ``'`` that our own exports put before formula-like text (``'=SUM(A1)``).
 
@@ -110,13 +117,22 @@ def _unguard(frame: pd.DataFrame) -> pd.DataFrame:
         if name == ROW_COLUMN:
             continue
         column = frame[name]
-        try:
-            marked = column.str.startswith("'", na=False).astype(bool)
-        except AttributeError:  # no text in this column
-            continue
-        if marked.any():
+        marked = _quoted(column)
+        if marked is not None and marked.any():
             frame.loc[marked, name] = column[marked].map(unneutralise)
     return frame
+
+
+def _quoted(column: pd.Series) -> np.ndarray | None:
+    """Which cells are text starting with ``'`` (None: the column holds no text)."""
+    if column.dtype == object:   # Excel: mixed cells; a plain loop beats pandas' .str here
+        values = column.to_numpy()
+        return np.fromiter((v.__class__ is str and v[:1] == "'" for v in values), dtype=bool,
+                           count=len(values))
+    try:
+        return column.str.startswith("'", na=False).to_numpy(dtype=bool)
+    except AttributeError:       # numbers, dates: no text in this column
+        return None
 
 
 def strip_control_characters(frame: pd.DataFrame) -> tuple[int, int, str] | None:

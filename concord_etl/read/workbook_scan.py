@@ -76,6 +76,7 @@ class SheetScan:
     columns: int = 0
     error_cells: list[ErrorCell] = field(default_factory=list)
     controls: bool = True      # may hold control characters (False: the XML has no escapes)
+    quotes: bool = True        # may hold text starting with ' (False: none in the XML)
 
 
 def column_number(letters: str | bytes) -> int:
@@ -125,7 +126,9 @@ def scan_sheet(path: Path, fmt: str, sheet: str, limits: Limits) -> SheetScan:
                     scan = _scan_xlsx(package, part, precise=None)
                 except _Rescan:
                     scan = _scan_xlsx(package, part, precise=True)
-                scan.controls = scan.controls or _strings_have_controls(package)
+                controls, quotes = _strings_flags(package)
+                scan.controls = scan.controls or controls
+                scan.quotes = scan.quotes or quotes
             elif fmt == "ods":
                 scan = _scan_ods(package, sheet)
                 scan.controls = False          # XML 1.0 cannot hold them: nothing to remove
@@ -188,6 +191,7 @@ def _scan_xlsx(package: zipfile.ZipFile, part: str, *, precise: bool | None) -> 
     declared: tuple[int, int] | None = None
     first = True
     scan.controls = False
+    scan.quotes = False
     for block in _blocks(package, info):
         if first:
             first = False
@@ -197,6 +201,8 @@ def _scan_xlsx(package: zipfile.ZipFile, part: str, *, precise: bool | None) -> 
         _error_cells(block, scan.error_cells)
         if not scan.controls and b"_x00" in block and _CONTROL_ESCAPE.search(block):
             scan.controls = True
+        if not scan.quotes and _starts_with_quote(block):     # inline strings
+            scan.quotes = True
         if precise:
             for letters, digits in _REF.findall(block):
                 row, col = int(digits), column_number(letters)
@@ -231,13 +237,24 @@ def _error_cells(block: bytes, found: list[ErrorCell]) -> None:
         at = block.find(b't="e"', at + 5)
 
 
-def _strings_have_controls(package: zipfile.ZipFile) -> bool:
+def _strings_flags(package: zipfile.ZipFile) -> tuple[bool, bool]:
+    """Whether the shared strings may hold control characters, and text starting with '."""
     try:
         info = package.getinfo("xl/sharedStrings.xml")
     except KeyError:
-        return False
-    return any(b"_x00" in block and _CONTROL_ESCAPE.search(block)
-               for block in _blocks(package, info))
+        return False, False
+    controls = quotes = False
+    for block in _blocks(package, info):
+        controls = controls or (b"_x00" in block and _CONTROL_ESCAPE.search(block) is not None)
+        quotes = quotes or _starts_with_quote(block)
+        if controls and quotes:
+            break
+    return controls, quotes
+
+
+def _starts_with_quote(block: bytes) -> bool:
+    """A text node starting with an apostrophe (raw or escaped): ``<t>'=SUM``."""
+    return b">'" in block or b">&apos;" in block or b">&#39;" in block
 
 
 def _beyond(block: bytes, declared: tuple[int, int]) -> bool:

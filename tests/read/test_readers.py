@@ -400,3 +400,20 @@ def test_a_results_file_reads_back_without_its_result_columns(tmp_path: Path, ex
     assert list(df.columns) == ["Name", "E-mail", "_row"]
     assert df["Name"].tolist() == ["Ada", "Bob"]
     assert df["_row"].tolist() == [2, 3]          # lines of the results file itself
+
+
+def test_a_workbook_without_leading_apostrophes_skips_the_unguard_pass(tmp_path: Path) -> None:
+    import openpyxl
+
+    plain, guarded = tmp_path / "plain.xlsx", tmp_path / "guarded.xlsx"
+    for path, text in ((plain, "Ada"), (guarded, "'=SUM(A1)")):
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.append(["Name", "Phone"])
+        sheet.append([text, "0123"])
+        book.save(path)
+    assert open_table(plain).quotes is False
+    table = open_table(guarded)
+    assert table.quotes is True
+    frame = next(iter(table.frames()))
+    assert frame["Name"].tolist() == ["=SUM(A1)"] and frame["Phone"].tolist() == ["0123"]
