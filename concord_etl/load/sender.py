@@ -17,6 +17,7 @@ from concord_etl.load.before_image import before_image
 from concord_etl.load.decide import Decider, RowWork
 from concord_etl.load.journal import Journal, Op
 from concord_etl.load.payloads import jsonable
+from concord_etl.mapping.model import Mapping
 from concord_etl.validate.lookups import normalise_key
 from concord_etl.validate.transforms import is_empty
 
@@ -161,7 +162,7 @@ class Sender:
                     elif self._restore_from_trash(row, list(exc.errors), planner):
                         return
                 row.action = "rejected"
-                row.errors.extend(_messages(exc))
+                row.errors.extend(_messages(exc, getattr(planner, "mapping", None)))
                 return
             except OutcomeUnknown:
                 resend = True
@@ -257,7 +258,15 @@ def _unique_violation(exc: RecordRejected) -> bool:
     return "already exist" in text or "already been taken" in text
 
 
-def _messages(exc: RecordRejected) -> list[str]:
-    if exc.errors:
-        return [f"{field_name}: {m}" for field_name, msgs in exc.errors.items() for m in msgs]
-    return [str(exc)]
+def _messages(exc: RecordRejected, mapping: Mapping | None = None) -> list[str]:
+    """The CRM's field messages, one per line, each naming the file's column(s) it is about:
+    ``Phone 1 / Phone 2 (phones.0.number): A contact with this phone number already exist.``"""
+    if not exc.errors:
+        return [str(exc)]
+    lines: list[str] = []
+    for key, messages in exc.errors.items():
+        field_name = key.split(".", 1)[0]
+        columns = [c.column for c in mapping.for_field(field_name)] if mapping is not None else []
+        where = f"{' / '.join(columns)} ({key})" if columns else key
+        lines.extend(f"{where}: {message}" for message in messages)
+    return lines

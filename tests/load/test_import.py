@@ -216,3 +216,29 @@ columns:
     after = [c for c in state(sandbox.url)["contacts"] if c["email"] == "trashed@example.com"]
     assert len(after) == 1 and not after[0].get("deleted_at")
     assert after[0]["first_name"] == "Back"
+
+
+def test_a_crm_refusal_names_the_columns_the_field_came_from(sandbox, tmp_path: Path) -> None:
+    mapping = write_mapping(tmp_path / "people.yaml", """\
+version: 1
+resource: contacts
+match: {on: [email]}
+columns:
+  First: first_name
+  Email: email
+  Phone 1: {field: phones, phone_type: mobile}
+  Phone 2: {field: phones, phone_type: work}
+""")
+    first = write_csv(tmp_path / "first.csv", ["First", "Email", "Phone 1", "Phone 2"],
+                      [["Ada", "ada.phone@example.com", "+44 20 7946 0001", ""]])
+    assert run_cli(["import", str(first), "--mapping", str(mapping)],
+                   url=sandbox.url, token=TOKEN).returncode == 0
+    second = write_csv(tmp_path / "second.csv", ["First", "Email", "Phone 1", "Phone 2"],
+                       [["Bea", "bea.phone@example.com", "+44 20 7946 0001", ""]])
+    done = run_cli(["import", str(second), "--mapping", str(mapping)],
+                   url=sandbox.url, token=TOKEN)
+    assert done.returncode == 1, done.stderr
+    row = read_results(tmp_path / "second.people.results.csv")[0]
+    assert row["_action"] == "rejected"
+    assert row["_errors"] == ("Phone 1 / Phone 2 (phones.0.number): A contact with this phone "
+                              "number already exist.")
