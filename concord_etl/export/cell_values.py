@@ -69,6 +69,7 @@ def cell_value(
     phone_type: str | None = None,
     show_phone_type: bool = False,
     related: Mapping[Any, str] | None = None,
+    slot: tuple[int, int] | None = None,
 ) -> Any:
     """The cell value of ``spec``'s field in an API ``record``.
 
@@ -78,6 +79,7 @@ def cell_value(
       default ``display_name``; e.g. ``email`` for owners or contacts).
     - ``phone_type``: only phones of this type; ``show_phone_type``: ``"number (type)"`` items.
     - ``related``: id → label for BelongsTo/Association ids whose object is not in the record.
+    - ``slot``: ``(k, n)`` for the k-th of n columns sharing one phone list (see ``phones_text``).
     """
     ftype = basic_type(spec.type)  # Domain → Text, Editor → Textarea, ...
     if ftype == "BelongsTo":
@@ -103,7 +105,7 @@ def cell_value(
         return bool_value(value)
     if ftype == "Phone":
         return phones_text(
-            value, split=split, phone_type=phone_type, show_type=show_phone_type
+            value, split=split, phone_type=phone_type, show_type=show_phone_type, slot=slot
         )
     if ftype == "Tags":
         return join_values(_object_names(value, "name", None), split)
@@ -350,8 +352,12 @@ def phones_text(
     split: str = ", ",
     phone_type: str | None = None,
     show_type: bool = False,
+    slot: tuple[int, int] | None = None,
 ) -> str | None:
     """Concord phones ``[{number, type}]`` → ``"+15550100, +15550101"``.
+
+    ``slot=(k, n)``: this is the k-th of n columns sharing the list: the k-th number, and for
+    the last column every number from the k-th on (nothing is left out).
 
     ``phone_type`` keeps only the numbers of that type; ``show_type`` writes each item as
     ``"+15550100 (mobile)"`` (display only: the import side reads bare numbers).
@@ -373,6 +379,9 @@ def phones_text(
         if wanted is not None and ptype.casefold() != wanted:
             continue
         parts.append(f"{number} ({ptype})" if show_type and ptype else number)
+    if slot is not None:
+        k, n = slot
+        parts = parts[k:] if k == n - 1 else parts[k:k + 1]
     return join_values(parts, split)
 
 

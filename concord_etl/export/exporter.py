@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from concord_etl.crm.fields import FieldSpec, ResourceFields
 from concord_etl.crm.pages import Record, iter_records, parse_since, timestamp
 from concord_etl.errors import ConfigError, MappingError, RecordRejected
 from concord_etl.export.cell_values import cell_kind, cell_value
-from concord_etl.mapping.model import ColumnSpec, Mapping
+from concord_etl.mapping.model import ColumnSpec, Mapping, basic_type
 from concord_etl.output.columns import ColumnDef
 from concord_etl.output.csv_writer import CsvWriter
 from concord_etl.output.paths import check_distinct, check_writable
@@ -55,13 +55,15 @@ class ExportColumn:
     key: str | None = None             # which key of a related object to show (email, name)
     phone_type: str | None = None
     date_format: str | None = None     # CSV text format of dates (as the mapping reads them)
+    slot: tuple[int, int] | None = None  # (k, n): the k-th of n columns mapping one phone list
 
     def definition(self) -> ColumnDef:
         return ColumnDef(self.header, cell_kind(self.spec))
 
     def value(self, record: Record, *, csv: bool = False) -> Any:
         value = cell_value(
-            record, self.spec, split=self.split, key=self.key, phone_type=self.phone_type
+            record, self.spec, split=self.split, key=self.key, phone_type=self.phone_type,
+            slot=self.slot,
         )
         if csv and self.date_format and hasattr(value, "strftime"):
             return value.strftime(self.date_format)
@@ -102,7 +104,24 @@ def export_columns(fields: ResourceFields, mapping: Mapping | None) -> list[Expo
                  CREATED_FIELD, UPDATED_FIELD]
         return [ExportColumn(header, spec) for header, spec in zip(
             _unique_headers(specs), specs, strict=True)]
-    return [_mapped_column(fields, mapping, col) for col in mapping.columns]
+    columns = [_mapped_column(fields, mapping, col) for col in mapping.columns]
+    return _phone_slots(columns)
+
+
+def _phone_slots(columns: list[ExportColumn]) -> list[ExportColumn]:
+    """Several columns of one phone list (``Phone 1``, ``Phone 2`` with the same type) share
+    it out: the first number to the first column, ..., the rest to the last column; so the
+    sheet re-imports as the numbers it came from instead of repeating them in every column."""
+    groups: dict[tuple[str, str | None], list[int]] = {}
+    for i, column in enumerate(columns):
+        if basic_type(column.spec.type) == "Phone":
+            groups.setdefault((column.spec.attribute, column.phone_type), []).append(i)
+    out = list(columns)
+    for members in groups.values():
+        if len(members) > 1:
+            for k, i in enumerate(members):
+                out[i] = replace(columns[i], slot=(k, len(members)))
+    return out
 
 
 def _unique_headers(specs: list[FieldSpec]) -> list[str]:

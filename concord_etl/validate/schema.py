@@ -241,7 +241,8 @@ def rule_for(spec: ColumnSpec, field_spec: FieldSpec, *, online: bool) -> FieldT
         "Id": lambda: whole_number_type("Id", positive=True, done=done),
         "Numeric": lambda: decimal_type("Numeric", allow_negative=False, done=done),
         "Decimal": lambda: decimal_type("Decimal", allow_negative=True, done=done),
-        "Phone": lambda: phone_type(spec.phone_type or "mobile", spec.split, done),
+        # Concord reads "a, b" in a phone cell as two numbers: so does the default split
+        "Phone": lambda: phone_type(spec.phone_type or "mobile", spec.split or ",", done),
         "BelongsTo": lambda: belongs_to_type(by_id=by_id),
         "Association": lambda: association_type(spec.split, by_id=by_id),
         "Tags": lambda: tags_type(spec.split or ","),

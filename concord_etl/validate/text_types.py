@@ -18,8 +18,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from concord_etl.mapping.model import PHONE_TYPES
 from concord_etl.validate.checks import (
     TEXT_LIMIT,
     CellCheck,
@@ -117,9 +119,25 @@ def colour_type(done: Iterable[str] = ()) -> FieldType:
 
 
 def split_numbers(text: str, sep: str | None) -> list[str]:
-    """The numbers of one phone cell: split on ``sep`` (when given), trimmed, empty ones dropped."""
+    """The numbers of one phone cell: split on ``sep`` (when given), trimmed, empty ones dropped;
+    a ``|type`` suffix stays on the item (``phone_item`` reads it)."""
     parts = text.split(sep) if sep else [text]
     return [p.strip() for p in parts if p.strip()]
+
+
+def _numbers(text: str, sep: str | None) -> list[str]:
+    """The bare numbers of one phone cell (``|type`` suffixes dropped)."""
+    return [phone_item(n, "mobile")[0] for n in split_numbers(text, sep)]
+
+
+def phone_item(text: str, default_kind: str) -> tuple[str, str]:
+    """One number of a phone cell as Concord reads it: ``"+1555|work"`` → (``+1555``, ``work``);
+    an unknown type after the ``|`` falls back to ``default_kind``."""
+    number, bar, kind = text.rpartition("|")
+    if not bar:
+        return text.strip(), default_kind
+    kind = kind.strip().lower()
+    return number.strip(), kind if kind in PHONE_TYPES else default_kind
 
 
 def _looks_like_phone(number: str) -> bool:
@@ -132,34 +150,48 @@ def _looks_like_phone(number: str) -> bool:
 def phone_type(
     phone_kind: str = "mobile", split: str | None = None, done: Iterable[str] = ()
 ) -> FieldType:
-    """Phones: each number at most 191 characters; odd-looking numbers are only warned about."""
-    if split:
-        def fits(values: list[str]) -> list[bool]:
-            return [all(len(n) <= TEXT_LIMIT for n in split_numbers(v, split)) for v in values]
+    """Phones: each number at most 191 characters; odd-looking numbers are only warned about.
 
-        def shaped(values: list[str]) -> list[bool]:
-            return [all(_looks_like_phone(n) for n in split_numbers(v, split)) for v in values]
+    A cell may hold several numbers (``split``, Concord's ``,`` by default) and ``|type``
+    suffixes; cells holding one plain number (nearly all) are judged by whole-column regexes,
+    the others once per distinct value.
+    """
+    def single(series: pd.Series) -> np.ndarray:
+        marks = "|" + (split or "")
+        pattern = "[" + re.escape(marks) + "]"
+        return ~regex_mask(series, pattern, full=False, anchored=False) | series.isna().to_numpy()
 
-        length_test, shape_test = per_value(fits), per_value(shaped)
-    else:
-        def length_test(series: pd.Series) -> pd.Series:
-            return text_length(series) <= TEXT_LIMIT
+    def fits(values: list[str]) -> list[bool]:
+        return [all(len(n) <= TEXT_LIMIT for n in _numbers(v, split)) for v in values]
 
-        def shape_test(series: pd.Series) -> pd.Series:
-            ok = regex_mask(series, PHONE_DIGITS, full=False)
-            lettered = regex_mask(series, "[A-Za-z]", full=False, anchored=False)
-            if lettered.any():     # letters are fine only as an extension marker
-                ok[lettered] &= regex_mask(series[lettered], PHONE_NO_LETTERS)
-            return pd.Series(ok, index=series.index)
+    def shaped(values: list[str]) -> list[bool]:
+        return [all(_looks_like_phone(n) for n in _numbers(v, split)) for v in values]
+
+    def length_test(series: pd.Series) -> pd.Series:
+        ok = (text_length(series) <= TEXT_LIMIT).to_numpy(dtype=bool) | series.isna().to_numpy()
+        several = ~single(series) & ~ok           # only long cells can hide a long number
+        if several.any():
+            ok[several] = per_value(fits)(series[several]).to_numpy(dtype=bool)
+        return pd.Series(ok, index=series.index)
+
+    def shape_test(series: pd.Series) -> pd.Series:
+        ok = regex_mask(series, PHONE_DIGITS, full=False)
+        lettered = regex_mask(series, "[A-Za-z]", full=False, anchored=False)
+        if lettered.any():     # letters are fine only as an extension marker
+            ok[lettered] &= regex_mask(series[lettered], PHONE_NO_LETTERS)
+        several = ~single(series)
+        if several.any():
+            ok[several] = per_value(shaped)(series[several]).to_numpy(dtype=bool)
+        return pd.Series(ok, index=series.index)
 
     def too_long(value: Any) -> str:
-        long = [n for n in split_numbers(str(value), split) if len(n) > TEXT_LIMIT]
+        long = [n for n in _numbers(str(value), split) if len(n) > TEXT_LIMIT]
         shown = long[0] if long else str(value)
         return f"{quote(shown, 30)} is too long for a phone number ({len(shown)} characters, " \
                f"at most {TEXT_LIMIT})"
 
     def odd(value: Any) -> str:
-        bad = [n for n in split_numbers(str(value), split) if not _looks_like_phone(n)]
+        bad = [n for n in _numbers(str(value), split) if not _looks_like_phone(n)]
         return (
             f"{listing(quote(b) for b in bad or [str(value)])} does not look like a phone number "
             "(fewer than 5 digits, or letters); Concord stores it as written"
@@ -168,7 +200,8 @@ def phone_type(
     def to_wire(value: Any) -> Any:
         if not isinstance(value, str):
             return value
-        return [{"number": n, "type": phone_kind} for n in split_numbers(value, split)] or None
+        items = [phone_item(n, phone_kind) for n in split_numbers(value, split)]
+        return [{"number": number, "type": kind} for number, kind in items if number] or None
 
     checks = (
         CellCheck("phone_length", length_test, too_long),

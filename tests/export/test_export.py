@@ -183,6 +183,50 @@ def test_unchanged_export_reimports_with_zero_writes(sandbox: Any, tmp_path: Pat
     assert writes(sandbox.url) == []
 
 
+@pytest.mark.parametrize("suffix", ["xlsx", "csv"])
+def test_two_phone_columns_share_the_numbers_and_round_trip(sandbox: Any, tmp_path: Path,
+                                                            suffix: str) -> None:
+    """A lead sheet's Phone 1 / Phone 2 (one phone list in Concord): exported one number per
+    column, re-imported as the same two numbers, with no write (the old export repeated the
+    joined list in both columns, and its re-import stored "a, b" as one number)."""
+    client = client_of(sandbox)
+    contact = client.create("contacts", {
+        "first_name": "Two", "email": "two.phones@example.com",
+        "phones": [{"number": "001-672-799-2170x5610", "type": "mobile"},
+                   {"number": "+1-887-577-1205x5686", "type": "mobile"}]})
+    mapping = tmp_path / "two-phones.yaml"
+    mapping.write_text("""\
+version: 1
+resource: contacts
+match: {on: [email]}
+columns:
+  First: first_name
+  Email: email
+  Phone 1: {field: phones, phone_type: mobile}
+  Phone 2: {field: phones, phone_type: mobile}
+""", encoding="utf-8")
+    out = tmp_path / f"two.{suffix}"
+    exported = run_cli(["export", "contacts", "-m", str(mapping), "-o", str(out)],
+                       url=sandbox.url, token=TOKEN)
+    assert exported.returncode == 0, exported.stderr
+    if suffix == "xlsx":
+        row = next(r for r in sheet_rows(out) if r["Email"] == "two.phones@example.com")
+    else:
+        with open(out, encoding="utf-8-sig", newline="") as fh:
+            row = next(r for r in csv.DictReader(fh) if r["Email"] == "two.phones@example.com")
+    assert str(row["Phone 1"]).lstrip("'") == "001-672-799-2170x5610"
+    assert str(row["Phone 2"]).lstrip("'") == "+1-887-577-1205x5686"
+    imported = run_cli(["import", str(out), "-m", str(mapping), "--json", "--quiet"],
+                       url=sandbox.url, token=TOKEN)
+    assert imported.returncode == 0, imported.stderr
+    assert last_json(imported.stdout)["updated"] == 0
+    assert writes(sandbox.url, "contacts") == [w for w in writes(sandbox.url, "contacts")
+                                               if w["method"] == "POST"]      # the create only
+    phones = client.show("contacts", contact["id"])["phones"]
+    assert sorted(p["number"] for p in phones) == ["+1-887-577-1205x5686",
+                                                   "001-672-799-2170x5610"]
+
+
 # -- since, order, pages -----------------------------------------------------------------------
 
 

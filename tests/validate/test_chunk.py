@@ -366,3 +366,21 @@ def test_validate_file_streams_chunks_and_keeps_errors(tmp_path: Path) -> None:
         "keep one of these rows, or make them agree",
     ]
     assert [r["_row"] for r in read_results(results)] == ["3", "9", "12"]
+
+
+def test_a_phone_cell_is_read_as_concord_reads_it() -> None:
+    """Commas separate numbers and ``|type`` names the type, as in Concord's own parsing; so an
+    exported "a, b" cell re-imports as the two numbers it came from."""
+    plan = plan_for({"Phone": {"field": "phones", "phone_type": "mobile"}})
+    chunk = validate_frame(csv_frame([
+        {"Phone": "001-672-799-2170x5610, +1-887-577-1205x5686"},
+        {"Phone": "+44 20 7946 0000|work, 07700 900123|fax"},
+        {"Phone": "+1 555 0100"},
+    ]), plan)
+    assert chunk.errors.empty and chunk.record(0)["phones"] == [
+        {"number": "001-672-799-2170x5610", "type": "mobile"},
+        {"number": "+1-887-577-1205x5686", "type": "mobile"},
+    ]
+    assert chunk.record(1)["phones"] == [{"number": "+44 20 7946 0000", "type": "work"},
+                                          {"number": "07700 900123", "type": "mobile"}]
+    assert chunk.record(2)["phones"] == [{"number": "+1 555 0100", "type": "mobile"}]
