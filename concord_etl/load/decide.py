@@ -160,7 +160,7 @@ class Decider:
 
     def decide(self, rows: list[RowWork]) -> None:
         """Set each pending row's action: create, update (with changes), unchanged, skip, reject."""
-        pending = [r for r in rows if r.action not in ("rejected", "duplicate")]
+        pending = [r for r in rows if r.action not in ("rejected", "duplicate", "skipped")]
         match_on = self.match_keys()
         existing = self.existing(pending) if match_on else {}
         unknown = [r for r in pending if r.previous and r.previous.get("state") == "sent"]

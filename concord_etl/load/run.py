@@ -40,6 +40,7 @@ from concord_etl.mapping.model import AnyMapping, Mapping, runs_as_records
 from concord_etl.output.results import ResultsWriter
 from concord_etl.read import Table
 from concord_etl.read.inputs import estimate_rows, open_input, raw_rows, results_writer
+from concord_etl.read.table import HIDDEN_PREFIX
 from concord_etl.redact import redact_data
 from concord_etl.validate.chunk import RowRecord, validate_frame
 from concord_etl.validate.lookups import Resolver
@@ -266,6 +267,8 @@ class Importer:
         rows: list[RowWork] = []
         with no_gc():   # a chunk's worth of small objects: the collector would rescan them often
             self._fill(rows, chunk, keys, errors_of, warnings_of, folded)
+        if keys is None or any(row.key is None for row in rows):
+            _done_earlier(rows, frame)
         # like `validate`: rows with a warning that are not rejected anyway
         self.summary.warned += sum(1 for position in warnings_of if position not in errors_of)
         return rows
@@ -447,3 +450,31 @@ def run_import(
 
 
 __all__ = ["ImportOptions", "ImportSummary", "Importer", "default_journal_path", "run_import"]
+
+
+# A results file imported again: what its earlier run already wrote.
+_WRITTEN = ("created", "updated", "unchanged", "duplicate", "create", "update")
+
+
+def _done_earlier(rows: list[RowWork], frame: Any) -> None:
+    """Rows of a results file that its run already wrote (``_action`` created/updated/..., with a
+    ``_concord_id``) and that have no match key are skipped: without a key nothing could find
+    their record again, so sending them would create it a second time. Rows with a key are
+    matched as usual (and updated when the user edited them)."""
+    actions = frame.get(HIDDEN_PREFIX + "_action")
+    ids = frame.get(HIDDEN_PREFIX + "_concord_id")
+    if actions is None or ids is None:
+        return
+    for row, action, concord_id in zip(rows, actions.tolist(), ids.tolist(), strict=True):
+        if row.key is not None or row.action in ("rejected", "duplicate"):
+            continue
+        if str(action or "").strip() not in _WRITTEN:
+            continue
+        try:
+            record_id = int(float(str(concord_id).strip()))
+        except ValueError:
+            continue
+        row.action, row.record_id = "skipped", record_id
+        row.warnings.append(
+            f"already written (id {record_id}) by the run that made this results file; the row "
+            "has no match key to find that record, so it is not sent again")

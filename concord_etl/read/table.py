@@ -20,6 +20,8 @@ ROW_COLUMN = "_row"
 # Columns a results file adds (README: results file): ignored on input, so it re-imports as is.
 RESULT_COLUMNS = ("_row", "_action", "_concord_id", "_errors", "_warnings")
 HIDDEN_PREFIX = "__results__"
+# What an earlier run did with a row of a results file (the import uses it; nothing else does).
+KEPT_RESULT_COLUMNS = (HIDDEN_PREFIX + "_action", HIDDEN_PREFIX + "_concord_id")
 # C0 control characters and DEL, except tab, line feed and carriage return (kept: they are
 # text). NUL and friends are invisible in a spreadsheet and corrupt what the CRM stores.
 CONTROL_CHARACTERS = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
@@ -73,7 +75,8 @@ class Table:
         (NUL, BEL, ... but not tab or line breaks) are removed, with an ``InputWarning``."""
         if self._source is None:
             return iter(())
-        hidden = [c for c in self._source.columns if c.startswith(HIDDEN_PREFIX)]
+        hidden = [c for c in self._source.columns
+                  if c.startswith(HIDDEN_PREFIX) and c not in KEPT_RESULT_COLUMNS]
         unguard = _unguard if self.quotes else _as_is
         return (self._clean(unguard(frame.drop(columns=hidden) if hidden else frame))
                 for frame in self._source.frames())

@@ -242,3 +242,42 @@ columns:
     assert row["_action"] == "rejected"
     assert row["_errors"] == ("Phone 1 / Phone 2 (phones.0.number): A contact with this phone "
                               "number already exist.")
+
+
+def test_a_results_file_reimported_does_not_create_its_keyless_rows_twice(
+    sandbox, tmp_path: Path
+) -> None:
+    """Fix-and-reimport: a lead without an e-mail (the match key) was created by the first run;
+    importing the results file again (after fixing another row) must not create it again."""
+    mapping = write_mapping(tmp_path / "leads.yaml", """\
+version: 1
+resource: contacts
+match: {on: [email]}
+columns:
+  First: first_name
+  Last: last_name
+  Email: email
+""")
+    source = write_csv(tmp_path / "leads.csv", ["First", "Last", "Email"], [
+        ["Jordan", "Gay", ""],                       # no key: created, cannot be found again
+        ["", "Crawford", "pat.crawford@example.com"],   # rejected: first name missing
+        ["Ada", "King", "ada.king@example.com"],
+    ])
+    first = run_cli(["import", str(source), "--mapping", str(mapping)], url=sandbox.url,
+                    token=TOKEN)
+    assert first.returncode == 1, first.stderr
+    results = tmp_path / "leads.results.csv"
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(results.read_text(encoding="utf-8-sig").replace(",,Crawford,", ",Pat,Crawford,"),
+                     encoding="utf-8")
+    before = len(writes(sandbox.url, "contacts"))
+    again = run_cli(["import", str(fixed), "--mapping", str(mapping), "--json", "--quiet"],
+                    url=sandbox.url, token=TOKEN)
+    assert again.returncode == 0, again.stderr
+    summary = last_json(again.stdout)
+    assert (summary["created"], summary["unchanged"], summary["skipped"]) == (1, 1, 1)
+    assert len(writes(sandbox.url, "contacts")) == before + 1          # only Pat
+    jordans = [c for c in live(state(sandbox.url)["contacts"]) if c["first_name"] == "Jordan"]
+    assert len(jordans) == 1
+    rows = {r["Last"]: r for r in read_results(tmp_path / "fixed.leads.results.csv")}
+    assert rows["Gay"]["_action"] == "skipped" and "not sent again" in rows["Gay"]["_warnings"]
