@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from typing import Any
 
 from concord_etl._version import __version__
 from concord_etl.errors import JournalError
+from concord_etl.load.group_commit import GroupCommit
 from concord_etl.load.journal_meta import (
     FINISHED,
     INTERRUPTED,
@@ -51,8 +51,6 @@ from concord_etl.redact import redact_data
 
 STATES = ("pending", "sent", "done", "rejected", "failed", "unverified", "skipped")
 SCHEMA_VERSION = "1"
-FLUSH_OUTCOMES = 100
-FLUSH_SECONDS = 0.25
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ops (
@@ -125,17 +123,24 @@ def payload_hash(body: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class Journal:
+class Journal(GroupCommit):
     """The journal of one import; thread-safe (one connection, one lock, commit per call)."""
+
+    OUTCOME_SQL = (
+        "INSERT INTO ops(op_key, row, state, action, concord_id, errors, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(op_key) DO UPDATE SET state = excluded.state,"
+        " action = COALESCE(excluded.action, ops.action),"
+        " concord_id = COALESCE(excluded.concord_id, ops.concord_id),"
+        " errors = excluded.errors, row = COALESCE(excluded.row, ops.row),"
+        " updated_at = excluded.updated_at"
+    )
 
     def __init__(self, path: Path, connection: sqlite3.Connection,
                  archived: Path | None = None) -> None:
         self.path = path
         self.archived = archived                 # where a refused/old journal was moved
-        self._db = connection
-        self._lock = threading.RLock()
-        self._outcomes: list[tuple[Any, ...]] = []
-        self._oldest_outcome = 0.0
+        super().__init__(connection)
 
     @classmethod
     def open(cls, path: str | Path, *, input_hash: str, mapping_hash: str,
@@ -278,36 +283,8 @@ class Journal:
         for op_key, state, action, concord_id, errors, row in outcomes:
             _check_state(state)
             rows.append((op_key, row, state, action, concord_id, _dumps(errors), now))
-        with self._lock:
-            if not self._outcomes:
-                self._oldest_outcome = time.monotonic()
-            self._outcomes.extend(rows)
-            if (len(self._outcomes) >= FLUSH_OUTCOMES
-                    or time.monotonic() - self._oldest_outcome >= FLUSH_SECONDS):
-                self._flush()
+        self._buffer(rows)
 
-    def flush(self) -> None:
-        """Commit buffered outcomes now."""
-        with self._lock:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._outcomes:
-            with self._db:
-                self._write_outcomes()
-
-    def _write_outcomes(self) -> None:
-        rows, self._outcomes = self._outcomes, []
-        self._db.executemany(
-            "INSERT INTO ops(op_key, row, state, action, concord_id, errors, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(op_key) DO UPDATE SET state = excluded.state,"
-            " action = COALESCE(excluded.action, ops.action),"
-            " concord_id = COALESCE(excluded.concord_id, ops.concord_id),"
-            " errors = excluded.errors, row = COALESCE(excluded.row, ops.row),"
-            " updated_at = excluded.updated_at",
-            rows,
-        )
 
     # -- queries ----------------------------------------------------------------------------
     def get(self, op_key: str) -> OpRecord | None:

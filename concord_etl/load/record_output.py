@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from concord_etl.load.import_summary import ImportSummary
 from concord_etl.load.payloads import jsonable
 from concord_etl.load.record_work import RowState
 from concord_etl.load.session import default_results_path
@@ -24,8 +25,6 @@ from concord_etl.read.inputs import raw_rows
 from concord_etl.redact import redact_data
 from concord_etl.validate.record_checks import RecordCheck
 
-COUNTED = ("created", "updated", "unchanged", "duplicate", "skipped", "rejected", "failed",
-           "unverified")
 BAD = ("rejected", "failed", "unverified")
 PLAN_VERBS = {"create": "create", "update": "update", "skipped": "skip", "rejected": "reject"}
 DONE_VERBS = {"create": "created", "update": "updated"}
@@ -34,48 +33,25 @@ NOT_SENT = "not sent: the run was interrupted; rerun the same command to resume"
 
 
 @dataclass
-class RecordsSummary:
-    """The summary of a multi-record import (shaped like ``ImportSummary``)."""
+class RecordsSummary(ImportSummary):
+    """The summary of a multi-record import: an ``ImportSummary`` (its counts add up every
+    record) plus the outcomes per record name and of deal line items."""
 
-    rows: int = 0
-    counts: Counter = field(default_factory=Counter)                # over every record
     records: dict[str, Counter] = field(default_factory=dict)       # per record name
     lines: Counter = field(default_factory=Counter)                 # deal line items
-    requests: int = 0
-    elapsed_s: float = 0.0
-    waited_s: float = 0.0
-    results: str | None = None
-    journal: str | None = None
-    plan: str | None = None
-    dry_run: bool = False
-    created_related: list[tuple[str, str, int]] = field(default_factory=list)
-    planned_related: list[tuple[str, str]] = field(default_factory=list)
-    lookups: list[str] = field(default_factory=list)
-    warned: int = 0                                                 # rows with a warning
-    aborted: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"rows": self.rows}
-        data.update({k: self.counts.get(k, 0) for k in COUNTED})
+        data = super().as_dict()
         named = {name: counts for name, counts in self.records.items() if name}
+        extra: dict[str, Any] = {}
         if named:
-            data["records"] = {name: {k: v for k, v in counts.items() if v}
-                               for name, counts in named.items()}
+            extra["records"] = {name: {k: v for k, v in counts.items() if v}
+                                for name, counts in named.items()}
         if self.lines:
-            data["products"] = {k: v for k, v in self.lines.items() if v}
-        data["warnings"] = self.warned
-        data.update(requests=self.requests, elapsed_s=round(self.elapsed_s, 3),
-                    waited_s=round(self.waited_s, 3), results=self.results, journal=self.journal)
-        if self.dry_run:
-            data["dry_run"] = True
-            data["plan"] = self.plan
-            data["would_create_related"] = [f"{r}: {k}" for r, k in self.planned_related]
-            data["lookups"] = list(self.lookups)
-        if self.created_related:
-            data["created_related"] = [f"{r}: {k} (id {i})" for r, k, i in self.created_related]
-        if self.aborted:
-            data["aborted"] = self.aborted
-        return data
+            extra["products"] = {k: v for k, v in self.lines.items() if v}
+        at = list(data).index("warnings")                          # after the counts
+        items = list(data.items())
+        return dict(items[:at] + list(extra.items()) + items[at:])
 
     @property
     def exit_code(self) -> int:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,7 @@ from concord_etl.crm.client import usage
 from concord_etl.crm.fields import ResourceFields, fetch_fields
 from concord_etl.errors import AbortRun
 from concord_etl.load.deal_lines import DealLines
+from concord_etl.load.import_summary import ImportOptions
 from concord_etl.load.journal import Journal
 from concord_etl.load.lock import RunLock
 from concord_etl.load.record_decide import RecordDecider
@@ -63,20 +63,6 @@ BATCH_ROWS = 500
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
-@dataclass
-class _Options:
-    """The fields of ``load.run.ImportOptions`` this engine reads (used when none are given)."""
-
-    dry_run: bool = False
-    plan_path: Path | None = None
-    journal_path: Path | None = None
-    restart: bool = False
-    results_path: Path | None = None
-    concurrency: int | None = None
-    limit: int | None = None
-    sheet: str | int | None = None
-
-
 class RecordsImporter:
     """One multi-record import run; ``run()`` returns the summary (``AbortRun`` carries it)."""
 
@@ -86,7 +72,7 @@ class RecordsImporter:
         self.original = mapping
         self.mapping = as_records(mapping)
         self.client = client
-        self.options = options if options is not None else _Options()
+        self.options = options if options is not None else ImportOptions()
         self.progress = progress
         self.dry_run = bool(self.options.dry_run)
         self.summary = RecordsSummary(dry_run=self.dry_run)

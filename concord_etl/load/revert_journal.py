@@ -22,14 +22,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from concord_etl.errors import JournalError
+from concord_etl.load.group_commit import GroupCommit
 from concord_etl.load.journal_meta import (
     FINISHED,
     INTERRUPTED,
@@ -39,8 +38,6 @@ from concord_etl.load.journal_meta import (
     RUNNING,
 )
 
-FLUSH_OUTCOMES = 100
-FLUSH_SECONDS = 0.25
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS revert_ops (
     item_key   TEXT PRIMARY KEY,
@@ -67,15 +64,20 @@ class RevertEntry:
     attempts: int
 
 
-class RevertJournal:
+class RevertJournal(GroupCommit):
     """Thread-safe (one connection, one lock)."""
+
+    OUTCOME_SQL = (
+        "INSERT INTO revert_ops(item_key, state, action, concord_id, errors, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(item_key) DO UPDATE SET"
+        " state = excluded.state, action = excluded.action,"
+        " concord_id = COALESCE(excluded.concord_id, revert_ops.concord_id),"
+        " errors = excluded.errors, updated_at = excluded.updated_at"
+    )
 
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
-        self._db = connection
-        self._lock = threading.RLock()
-        self._outcomes: list[tuple[Any, ...]] = []
-        self._oldest = 0.0
+        super().__init__(connection)
 
     @classmethod
     def open(cls, path: str | Path) -> RevertJournal:
@@ -175,33 +177,8 @@ class RevertJournal:
             raise ValueError(f"unknown revert state {state!r}")
         row = (key, state, action, concord_id,
                json.dumps(errors, ensure_ascii=False) if errors else None, time.time())
-        with self._lock:
-            if not self._outcomes:
-                self._oldest = time.monotonic()
-            self._outcomes.append(row)
-            if len(self._outcomes) >= FLUSH_OUTCOMES \
-                    or time.monotonic() - self._oldest >= FLUSH_SECONDS:
-                self._flush()
+        self._buffer([row])
 
-    def flush(self) -> None:
-        with self._lock:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._outcomes:
-            with self._db:
-                self._write_outcomes()
-
-    def _write_outcomes(self) -> None:
-        rows, self._outcomes = self._outcomes, []
-        self._db.executemany(
-            "INSERT INTO revert_ops(item_key, state, action, concord_id, errors, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(item_key) DO UPDATE SET"
-            " state = excluded.state, action = excluded.action,"
-            " concord_id = COALESCE(excluded.concord_id, revert_ops.concord_id),"
-            " errors = excluded.errors, updated_at = excluded.updated_at", rows)
-
-    # -- queries ----------------------------------------------------------------------------
     def entries(self) -> dict[str, RevertEntry]:
         """Every item recorded so far, by key."""
         with self._lock:
