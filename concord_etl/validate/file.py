@@ -90,6 +90,18 @@ class ValidationSummary:
             if len(self.sample_warnings) < SAMPLE_ERRORS:
                 self.sample_warnings.append(f"row {row_no}: {reason}")
 
+    def close_run(self, writer: Any, resolver: Any, client: Any, started: float) -> None:
+        """End of a validation run: close the results file, note the lookups and the cost."""
+        if writer is not None:
+            writer.close()
+            self.results = str(writer.path)
+        if resolver is not None:
+            self.lookups = resolver.strategies
+            self.would_create_related = [f"{r}: {k}" for r, k in resolver.report.planned]
+        stats = getattr(client, "stats", None)
+        self.requests = int(getattr(stats, "requests", 0) or 0)
+        self.elapsed_s = time.monotonic() - started
+
 
 def validate_file(
     path: str | Path,
@@ -146,15 +158,7 @@ def validate_file(
                 _write(writer, scan.detail, columns, only_rejected=True)
         summary.duplicates = len(scan.book.folded)
     finally:
-        if writer is not None:
-            writer.close()
-            summary.results = str(writer.path)
-    if resolver is not None:
-        summary.lookups = resolver.strategies
-        summary.would_create_related = [f"{r}: {k}" for r, k in resolver.report.planned]
-    stats = getattr(client, "stats", None)
-    summary.requests = int(getattr(stats, "requests", 0) or 0)
-    summary.elapsed_s = time.monotonic() - started
+        summary.close_run(writer, resolver, client, started)
     return summary
 
 

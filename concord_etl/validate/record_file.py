@@ -92,15 +92,7 @@ def validate_records_file(
                     writer.add(int(row_no), action, None, [r for _, r in found.errors],
                                list(values), warnings=found.warnings)
     finally:
-        if writer is not None:
-            writer.close()
-            summary.results = str(writer.path)
-    if resolver is not None:
-        summary.lookups = resolver.strategies
-        summary.would_create_related = [f"{r}: {k}" for r, k in resolver.report.planned]
-    stats = getattr(client, "stats", None)
-    summary.requests = int(getattr(stats, "requests", 0) or 0)
-    summary.elapsed_s = time.monotonic() - started
+        summary.close_run(writer, resolver, client, started)
     return summary
 
 
