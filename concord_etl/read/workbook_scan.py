@@ -44,6 +44,12 @@ _SHEET = re.compile(rb'<sheet\b[^>]*>')
 # OOXML writes control characters as _xHHHH_ escapes (XML 1.0 cannot hold them)
 _CONTROL_ESCAPE = re.compile(rb"_x00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])_")
 _ATTR = re.compile(rb'([\w:]+)="([^"]*)"')
+# Presence tests run over every byte of the sheet: a literal regex search is about twice as fast
+# as ``bytes in`` for these needles (measured on an 85 MB sheet: 20-29 ms against 41-66 ms).
+_ANY_ERROR_CELL = re.compile(rb't="e"')
+_ANY_ESCAPE = re.compile(rb"_x00")
+_QUOTE_START = re.compile(rb">'")
+_ESCAPED_QUOTE_START = re.compile(rb">&(?:apos|#39);")
 _TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 
 
@@ -199,7 +205,7 @@ def _scan_xlsx(package: zipfile.ZipFile, part: str, *, precise: bool | None) -> 
             if found and found.group(3):
                 declared = (int(found.group(4)), column_number(found.group(3)))
         _error_cells(block, scan.error_cells)
-        if not scan.controls and b"_x00" in block and _CONTROL_ESCAPE.search(block):
+        if not scan.controls and _ANY_ESCAPE.search(block) and _CONTROL_ESCAPE.search(block):
             scan.controls = True
         if not scan.quotes and _starts_with_quote(block):     # inline strings
             scan.quotes = True
@@ -225,6 +231,8 @@ def _scan_xlsx(package: zipfile.ZipFile, part: str, *, precise: bool | None) -> 
 
 def _error_cells(block: bytes, found: list[ErrorCell]) -> None:
     """``t="e"`` cells of a block (found by a plain search: they are rare)."""
+    if _ANY_ERROR_CELL.search(block) is None:
+        return
     at = block.find(b't="e"')
     while at >= 0:
         start = block.rfind(b"<c ", 0, at)
@@ -245,7 +253,8 @@ def _strings_flags(package: zipfile.ZipFile) -> tuple[bool, bool]:
         return False, False
     controls = quotes = False
     for block in _blocks(package, info):
-        controls = controls or (b"_x00" in block and _CONTROL_ESCAPE.search(block) is not None)
+        controls = controls or (_ANY_ESCAPE.search(block) is not None
+                                and _CONTROL_ESCAPE.search(block) is not None)
         quotes = quotes or _starts_with_quote(block)
         if controls and quotes:
             break
@@ -254,7 +263,9 @@ def _strings_flags(package: zipfile.ZipFile) -> tuple[bool, bool]:
 
 def _starts_with_quote(block: bytes) -> bool:
     """A text node starting with an apostrophe (raw or escaped): ``<t>'=SUM``."""
-    return b">'" in block or b">&apos;" in block or b">&#39;" in block
+    if _QUOTE_START.search(block) is not None:
+        return True
+    return b"&" in block and _ESCAPED_QUOTE_START.search(block) is not None
 
 
 def _beyond(block: bytes, declared: tuple[int, int]) -> bool:

@@ -420,3 +420,17 @@ def test_a_workbook_without_leading_apostrophes_skips_the_unguard_pass(tmp_path:
     assert table.quotes is True
     frame = next(iter(table.frames()))
     assert frame["Name"].tolist() == ["=SUM(A1)"] and frame["Phone"].tolist() == ["0123"]
+
+
+@pytest.mark.parametrize(("xml", "quoted"), [
+    (b"<t>'=SUM(A1)</t>", True),
+    (b"<t>&apos;=SUM(A1)</t>", True),
+    (b"<t>&#39;=SUM(A1)</t>", True),
+    (b"<t>O'Brien &amp; Sons</t>", False),      # an apostrophe inside the text is not a guard
+    (b"<?xml version='1.0'?><t>Ada</t>", False),
+    (b"<t>&amp;'x</t>", False),
+])
+def test_the_sheet_scan_finds_text_that_starts_with_an_apostrophe(xml: bytes, quoted: bool) -> None:
+    from concord_etl.read.workbook_scan import _starts_with_quote
+
+    assert _starts_with_quote(xml) is quoted
