@@ -54,6 +54,7 @@ from concord_etl.validate.record_checks import (
     open_records_input,
 )
 from concord_etl.validate.relations import Relations
+from concord_etl.validate.scan import limited_frames
 
 if TYPE_CHECKING:
     from concord_etl.crm.client import ConcordClient
@@ -201,14 +202,7 @@ class RecordsImporter:
         return self.summary
 
     def _batches(self, table: Table) -> Iterator[Any]:
-        seen = 0
-        limit = self.options.limit
-        for frame in table.frames():
-            if limit is not None:
-                if seen >= limit:
-                    return
-                frame = frame.iloc[: limit - seen]
-            seen += len(frame)
+        for frame in limited_frames(table, self.options.limit):
             for start in range(0, len(frame), BATCH_ROWS):
                 yield frame.iloc[start:start + BATCH_ROWS]
 

@@ -374,3 +374,14 @@ def test_rows_of_one_deal_may_give_its_required_values_once(sandbox, tmp_path: P
     online = run_cli(["validate", str(data), "-m", str(mapping), "--online", "--json"],
                      url=sandbox.url, token=TOKEN)
     assert last_json(online.stdout)["rejected"] == 1
+
+
+def test_limit_sends_only_the_first_rows_of_a_records_sheet(sandbox, tmp_path: Path) -> None:
+    data = Path(shutil.copy(SAMPLE_DATA / "trade-fair-leads.csv", tmp_path))
+    code, summary, err = _import(sandbox, data, TRADE_FAIR, "--limit", "2")
+    assert code == 0, err
+    contacts = _by(state(sandbox.url)["contacts"], "email")
+    assert set(contacts) >= {"maria.lopez@brightwave.example", "tom.becker@brightwave.example"}
+    third = data.read_text(encoding="utf-8").splitlines()[3].split(",")[4]
+    assert third not in contacts
+    assert summary["records"]["contact"]["created"] == 2
