@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 from concord_etl._version import __version__
 
 if TYPE_CHECKING:
-    from concord_etl.crm.client import ConcordClient, RetryPolicy, connect
+    from concord_etl.crm.client import ConcordClient, RetryPolicy
+    from concord_etl.crm.connection import connect
     from concord_etl.crm.fields import FieldSpec, ResourceFields
     from concord_etl.errors import (
         AbortRun,
@@ -74,7 +75,7 @@ _EXPORTS: dict[str, str] = {
     # connecting
     "ConcordClient": "concord_etl.crm.client",
     "RetryPolicy": "concord_etl.crm.client",
-    "connect": "concord_etl.crm.client",
+    "connect": "concord_etl.crm.connection",
     "Settings": "concord_etl.settings",
     "load_settings": "concord_etl.settings",
     "FieldSpec": "concord_etl.crm.fields",

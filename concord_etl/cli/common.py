@@ -260,7 +260,8 @@ def connection_options(func: F) -> F:
 
 def make_client(conn: Connection, run: Run | None = None) -> Any:
     """A ``ConcordClient`` from the options; with ``run``, its requests go to the run log."""
-    from concord_etl.crm.client import ConcordClient, client_options_from_env
+    from concord_etl.crm.client import ConcordClient
+    from concord_etl.crm.connection import client_options_from_env
     from concord_etl.settings import load_settings
 
     settings = load_settings(conn.url, token=conn.token, token_file=conn.token_file,

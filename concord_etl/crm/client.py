@@ -24,7 +24,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random as _random
 import reprlib
 import threading
@@ -32,7 +31,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -72,7 +70,6 @@ from concord_etl.crm.wire import (
 )
 from concord_etl.errors import (
     ApiError,
-    ConfigError,
     CrmError,
     OutcomeUnknown,
     RateLimited,
@@ -81,7 +78,7 @@ from concord_etl.errors import (
     Unreachable,
 )
 from concord_etl.redact import redact
-from concord_etl.settings import Secret, check_token, load_settings, normalise_url
+from concord_etl.settings import Secret, check_token, normalise_url
 
 __all__ = [
     "MAX_PER_PAGE",
@@ -93,24 +90,16 @@ __all__ = [
     "as_datetime",
     "as_decimal",
     "classify_status",
-    "client_options_from_env",
-    "connect",
     "display_url",
     "encode_json",
     "search_plan",
     "sent_before_failure",
-    "usage",
 ]
 _KEPT_HEADERS = ("retry-after", "x-ratelimit-limit", "x-ratelimit-remaining",
                  "x-ratelimit-reset", "x-app-version", "content-type", "location")
 DEFAULT_DEADLINE = 120.0                  # s for one request: connect + headers + whole body
 DEFAULT_MAX_BODY = 100 * 1024 * 1024      # bytes of one answer (decoded)
 DEFAULT_MAX_RETRY_AFTER = 300.0           # s: a longer Retry-After gives up instead of waiting
-ENV_LIMITS = {
-    "CONCORD_REQUEST_DEADLINE": "deadline",
-    "CONCORD_MAX_RESPONSE_MB": "max_body_bytes",
-    "CONCORD_MAX_RETRY_AFTER": "max_retry_after",
-}
 
 
 @dataclass
@@ -554,35 +543,6 @@ def _size_text(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
-def client_options_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Client limits from the environment (``ConcordClient`` keyword arguments):
-
-    ``CONCORD_REQUEST_DEADLINE`` seconds for one request, connect to last byte (120);
-    ``CONCORD_MAX_RESPONSE_MB`` the largest answer read (100); ``CONCORD_MAX_RETRY_AFTER``
-    the longest ``Retry-After`` waited for before giving up (300 s).
-    """
-    environ = os.environ if env is None else env
-    options: dict[str, Any] = {}
-    for name, key in ENV_LIMITS.items():
-        raw = (environ.get(name) or "").strip()
-        if not raw:
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
-        if not value > 0 or value == float("inf"):
-            message = f"{name}={raw!r}: expected a positive number"
-            raise ConfigError(message)
-        if key == "max_body_bytes":
-            options[key] = int(value * 1024 * 1024)
-        elif key == "max_retry_after":
-            options["retry"] = RetryPolicy(max_retry_after=value)
-        else:
-            options[key] = value
-    return options
-
-
 @dataclass(frozen=True)
 class _Call:
     method: str
@@ -596,42 +556,3 @@ class _Call:
     @property
     def shown(self) -> str:
         return display_url(self.url, self.params)
-
-
-def connect(
-    url: str | None = None,
-    *,
-    token: str | Secret | None = None,
-    token_file: str | Path | None = None,
-    profile: str | None = None,
-    allow_insecure_http: bool = False,
-    **client_options: Any,
-) -> ConcordClient:
-    """A client for the CRM named by the arguments, else by ``CONCORD_URL``/``CONCORD_TOKEN``,
-    a profile (``profile=`` or ``CONCORD_PROFILE``, from ``profiles.toml``) or a ``.env`` file in
-    the working directory; see :func:`concord_etl.settings.load_settings`.
-
-    ``client_options`` go to :class:`ConcordClient` (``timeout``, ``retry``, ``pacer``, ...);
-    limits not given are read from the environment (:func:`client_options_from_env`).
-    """
-    settings = load_settings(
-        url, token=token, token_file=token_file, profile=profile,
-        allow_insecure_http=allow_insecure_http,
-    )
-    options = {**client_options_from_env(), **client_options}
-    return ConcordClient(
-        settings.url, settings.token, allow_insecure_http=settings.allow_insecure_http,
-        **options,
-    )
-
-
-def usage(client: object) -> tuple[int, float]:
-    """``(requests sent, seconds spent waiting for the rate limit)`` so far, for a run's summary.
-
-    The wait is wall-clock time during which at least one request was held back (not a sum over
-    parallel threads). Any client-like object works; missing counters read as 0.
-    """
-    stats = getattr(client, "stats", None)
-    pacer = getattr(client, "pacer", None)
-    return (int(getattr(stats, "requests", 0) or 0),
-            float(getattr(pacer, "waited_wall", 0.0) or 0.0))

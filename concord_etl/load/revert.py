@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from concord_etl.crm.client import usage
+from concord_etl.crm.connection import usage
 from concord_etl.errors import AbortRun, JournalError
 from concord_etl.load.before_image import ASSOCIATIONS
 from concord_etl.load.journal import Journal, file_hash

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from concord_etl.crm.client import usage
+from concord_etl.crm.connection import usage
 from concord_etl.crm.fields import ResourceFields
 from concord_etl.errors import AbortRun
 from concord_etl.load.decide import Decider, RowWork
