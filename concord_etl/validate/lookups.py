@@ -23,6 +23,8 @@ from typing import Any, Protocol
 from concord_etl.crm.wire import search_plan
 from concord_etl.errors import RecordRejected
 from concord_etl.mapping.model import LOOKUP_CREATABLE, Lookup
+from concord_etl.validate.country_names import country_keys, key_forms
+from concord_etl.validate.lookup_hints import similar_names
 
 # Lookup tables small enough to prefetch whole.
 SMALL_TABLES = ("users", "sources", "industries", "countries", "pipelines", "pipeline-stages",
@@ -68,7 +70,9 @@ def record_keys(
         return [str(record.get("id"))]
     if resource == "countries" and by == "name":
         keys = [record.get("name"), record.get("iso_3166_2"), record.get("iso_3166_3")]
-        return [key_of(k) for k in keys if k]
+        found = [key_of(k) for k in keys if k]
+        other = sorted(country_keys(record["name"])) if record.get("name") else []
+        return found + [k for k in map(key_of, other) if k not in found]
     if resource == "contacts" and by in ("full_name", "name"):
         full = " ".join(p for p in (record.get("first_name"), record.get("last_name")) if p)
         return [key_of(full or record.get("display_name") or "")]
@@ -211,6 +215,19 @@ class RecordSource:
                         self._index.setdefault(key, []).append(record)
 
 
+def _matches(
+    lookup: Lookup, found: dict[str, list[dict[str, Any]]], raw: str, norm: str
+) -> list[dict[str, Any]]:
+    """The records found for one key; a country name is also tried folded ("Cote d'Ivoire")."""
+    hits = found.get(norm)
+    if hits or lookup.resource != "countries" or lookup.by != "name":
+        return hits or []
+    for form in key_forms(raw):
+        if found.get(form):
+            return found[form]
+    return []
+
+
 def _requests(count: int) -> str:
     return f"{count} request" if count == 1 else f"{count} requests"
 
@@ -299,7 +316,7 @@ class Resolver:
             found = self._find(lookup, list(wanted.values()), scope_items)
             for norm, key in wanted.items():
                 self._cache[(lookup.resource, lookup.by, scope_tag, norm)] = self._decide(
-                    lookup, key, found.get(norm, []), scope_items, create
+                    lookup, key, _matches(lookup, found, key, norm), scope_items, create
                 )
         return {
             normalise_key(k): self._cache[(lookup.resource, lookup.by, scope_tag, normalise_key(k))]
@@ -350,8 +367,18 @@ class Resolver:
         where = ""
         if scope.get("pipeline"):
             where = f" in pipeline {scope['pipeline']!r}"
-        message = f"{label} {raw!r} not found{where} (looked up by {lookup.by})"
+        how = f"looked up by {lookup.by}"
+        close = self._similar(lookup, raw)
+        if close:
+            how += "; similar: " + ", ".join(close)
+        message = f"{label} {raw!r} not found{where} ({how})"
         return Resolution(None, message, missing=True)
+
+    def _similar(self, lookup: Lookup, raw: str) -> list[str]:
+        """Names of a small table close to ``raw`` (for the reason only)."""
+        if lookup.resource not in SMALL_TABLES or lookup.by != "name":
+            return []
+        return similar_names(raw, (r.get("name") for r in self.table(lookup.resource)))
 
     def _ambiguous(
         self, lookup: Lookup, raw: str, matches: list[dict[str, Any]], label: str
