@@ -1,7 +1,8 @@
 """Spreadsheet reader (XLSX/XLSM/XLSB/XLS/ODS) on python-calamine.
 
 Cell values as the sheet typed them: text stays ``str`` (leading zeros kept), numbers are
-``int`` when integral (spreadsheets store every number as a float) else ``float``, date cells
+``int`` when integral (spreadsheets store every number as a float) else ``float`` rounded to the
+15 significant digits spreadsheets keep (``0.1 + 0.2`` reads ``0.3``), date cells
 ``datetime.date`` (date-only formats) or ``datetime.datetime``, time cells ``datetime.time``,
 booleans ``bool``. Empty cells → ``None`` (NA). Error cells (``#N/A``, ``#DIV/0!``) come out
 of python-calamine as empty cells, so ``workbook_scan`` finds them in the file (XLSX, ODS) and
@@ -145,11 +146,18 @@ def _grid(chunk: list[list[Any]], width: int) -> np.ndarray:
 
 
 def _ints_where_integral(values: list[Any]) -> list[Any]:
+    """Integral floats as ``int``; other floats to the 15 significant digits a spreadsheet keeps
+    (``731.9399999999999`` as stored in the file is the ``731.94`` the user typed and sees)."""
     return [
-        int(v) if (v.__class__ is float and v.is_integer() and -_INT_LIMIT <= v <= _INT_LIMIT)
-        else v
+        (int(v) if v.is_integer() and -_INT_LIMIT <= v <= _INT_LIMIT else _as_shown(v))
+        if v.__class__ is float else v
         for v in values
     ]
+
+
+def _as_shown(value: float) -> float:
+    shown = float(f"{value:.15g}")
+    return shown if shown == shown else value      # NaN stays NaN
 
 
 def _check_loaded_size(sheet: Any, path: Path, name: str, limits: Limits) -> None:

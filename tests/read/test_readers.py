@@ -434,3 +434,18 @@ def test_the_sheet_scan_finds_text_that_starts_with_an_apostrophe(xml: bytes, qu
     from concord_etl.read.workbook_scan import _starts_with_quote
 
     assert _starts_with_quote(xml) is quoted
+
+
+def test_spreadsheet_numbers_read_as_the_user_sees_them(tmp_path: Path) -> None:
+    import openpyxl
+
+    path = tmp_path / "prices.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Price", "Qty"])
+    for price, qty in ((731.9399999999999, 3.0), (0.1 + 0.2, 2.5), (957.5775, 1e20)):
+        sheet.append([price, qty])
+    book.save(path)
+    df = pd.concat(list(open_table(path).frames()))
+    assert df["Price"].tolist() == [731.94, 0.3, 957.5775]     # 15 significant digits, as shown
+    assert df["Qty"].tolist() == [3, 2.5, 1e20]
