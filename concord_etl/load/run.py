@@ -43,6 +43,7 @@ from concord_etl.read.inputs import estimate_rows, open_input, raw_rows, results
 from concord_etl.read.table import HIDDEN_PREFIX
 from concord_etl.redact import redact_data
 from concord_etl.validate.chunk import RowRecord, validate_frame
+from concord_etl.validate.declared_fields import check_required_fed
 from concord_etl.validate.lookups import Resolver
 from concord_etl.validate.relations import Relations
 from concord_etl.validate.scan import limited_frames, scan_file
@@ -100,6 +101,7 @@ class Importer:
         fields = self.client.resource_fields(
             self.mapping.resource, updates=self.mapping.plans_updates
         )
+        check_required_fed(self.mapping, fields)
         plan = build_validator(self.mapping, fields)
         return table, fields, plan
 

@@ -130,3 +130,41 @@ def _path(mapping: Mapping) -> str | None:
 
 def _key(column: ColumnSpec, attr: str) -> str:
     return f'columns."{column.column}".{attr}'
+
+
+def unfed_required(
+    mapping: Mapping, fields: ResourceFields, provided: tuple[str, ...] = ()
+) -> list[FieldSpec]:
+    """The fields the CRM requires to create a record that nothing of the mapping fills.
+
+    Only when the run may create records (no match key, or ``when_missing: create``) and the
+    fields are the CRM's own (``online``). ``provided`` are fields filled otherwise (a records
+    mapping's ``link:``, the owner the engine sets on an activity).
+    """
+    if not fields.online or (mapping.match.on and mapping.match.when_missing != "create"):
+        return []
+    fed = {c.field for c in mapping.columns} | set(mapping.defaults) | set(provided)
+    if any("split_name" in c.transform for c in mapping.columns):
+        fed |= {"first_name", "last_name"}
+    return [spec for spec in fields if spec.required and spec.attribute not in fed]
+
+
+def check_required_fed(
+    mapping: Mapping, fields: ResourceFields, *, provided: tuple[str, ...] = (),
+    record: str | None = None,
+) -> None:
+    """Refuse, before any row is read, a mapping that leaves a field the CRM requires on create
+    without a column or a default: every row would be sent only to be refused."""
+    missing = unfed_required(mapping, fields, provided)
+    if not missing:
+        return
+    names = ", ".join(f"{spec.label} ({spec.attribute})" if spec.label else spec.attribute
+                      for spec in missing)
+    where = f"record {record!r}: " if record else ""
+    message = (
+        f"{where}no column or default gives {names}, which Concord requires to create "
+        f"{fields.resource}; map a column to each (or add it under defaults:), or set "
+        f"match.when_missing: skip to update existing records only"
+    )
+    key = f"records.{record}.columns" if record else "columns"
+    raise MappingError(message, path=_path(mapping), key=key)

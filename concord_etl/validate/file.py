@@ -20,6 +20,7 @@ from concord_etl.mapping.model import AnyMapping, Mapping, runs_as_records
 from concord_etl.output.results import ResultsWriter
 from concord_etl.read.inputs import open_input, results_writer
 from concord_etl.validate.chunk import ValidatedChunk
+from concord_etl.validate.declared_fields import check_required_fed
 from concord_etl.validate.lookups import Resolver
 from concord_etl.validate.record_file import validate_records_file
 from concord_etl.validate.relations import Relations
@@ -129,6 +130,7 @@ def validate_file(
         fields = client.resource_fields(mapping.resource, updates=mapping.plans_updates)
     else:
         fields = fields_from_mapping(mapping)
+    check_required_fed(mapping, fields)
     validator = build_validator(mapping, fields)
     relations: Relations | None = None
     resolver: Resolver | None = None

@@ -391,7 +391,7 @@ class Resolver:
             )
             return (
                 f"stage {raw!r} exists in several pipelines ({names}); add a Pipeline column "
-                f"or set lookup.scope.pipeline"
+                f"or a pipeline_id default, or set lookup.scope.pipeline"
             )
         return f"{label} {raw!r} is ambiguous: {len(matches)} records match (ids {ids})"
 

@@ -34,6 +34,7 @@ from concord_etl.mapping.model import (
 from concord_etl.read import Table, open_table, require_columns
 from concord_etl.read.inputs import check_problems
 from concord_etl.validate.chunk import ValidatedChunk, validate_frame
+from concord_etl.validate.declared_fields import check_required_fed
 from concord_etl.validate.duplicates import KEY_SEPARATOR
 from concord_etl.validate.lookups import match_key
 from concord_etl.validate.schema import Validator, build_validator
@@ -106,6 +107,9 @@ def build_checks(mapping: RecordsMapping, fields_for: Callable[[Mapping], Resour
     checks = []
     for spec in mapping.records:
         fields = fields_for(spec.mapping)
+        owner = ("user_id",) if spec.resource == "activities" else ()   # the engine sets you
+        check_required_fed(spec.mapping, fields, provided=(*spec.link, *owner),
+                           record=spec.name or None)
         unkeyed = replace(spec.mapping, match=MatchSpec())     # repeats fold, never reject
         validator = build_validator(unkeyed, fields)
         required: tuple[tuple[str, str], ...] = ()

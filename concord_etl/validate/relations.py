@@ -137,7 +137,8 @@ class Relations:
                 if bad:
                     raise MappingError(f"{bad[0]!r} is not an id", path=_path(mapping),
                                        key=f"defaults.{name}")
-            resolved = self.resolver.resolve(lookup, keys, create=create)
+            resolved = self.resolver.resolve(lookup, keys, scope=self._default_scope(lookup),
+                                             create=create)
             if not create and any(resolved[normalise_key(k)].missing for k in keys) and (
                     lookup.create_missing):
                 continue
@@ -213,12 +214,30 @@ class Relations:
         return codes, [c.partition(SCOPE_SEPARATOR)[0] for c in cells], outcomes
 
     def _scopes(self, chunk: ValidatedChunk, lookup: Lookup) -> pd.Series | None:
+        """Each row's pipeline for a stage lookup: the Pipeline column, else its default."""
         if lookup.resource != "pipeline-stages" or lookup.scope.get("pipeline"):
             return None
         pipelines = self.validator.feeds_of("pipeline_id")
+        default = self._pipeline_default()
         if not pipelines:
+            if default is None:
+                return None
+            return pd.Series(str(default), index=chunk.values.index, dtype=object)
+        values = chunk.values[pipelines[0].key]
+        if default is not None:
+            values = values.astype(object).where(values.notna(), str(default))
+        return values.astype("str")
+
+    def _pipeline_default(self) -> object | None:
+        value = self.validator.defaults.get("pipeline_id")
+        return None if value in (None, "") or isinstance(value, list) else value
+
+    def _default_scope(self, lookup: Lookup) -> dict[str, object] | None:
+        """A stage default is looked up within the pipeline default, when there is one."""
+        default = self._pipeline_default()
+        if lookup.resource != "pipeline-stages" or lookup.scope.get("pipeline") or default is None:
             return None
-        return chunk.values[pipelines[0].key].astype("str")
+        return {"pipeline": default}
 
     @staticmethod
     def _keys(cell: str, feed: Feed, lookup: Lookup) -> list[str]:
