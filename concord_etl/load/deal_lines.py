@@ -85,6 +85,9 @@ class DealLines:
         self.created: set[int] = set()                      # deals this run created
         self.states: dict[int, dict[str, Any]] = {}         # deal id → its state before the run
         self.tax_types: dict[int, Any] = {}                 # deal id → billable tax type, first seen
+        # (deal id, line key) → the row of this run that gave the deal that line (any batch,
+        # or an earlier attempt of this run found in the journal)
+        self.given: dict[tuple[int, tuple[str, str]], int] = {}
 
     def fresh(self, deal_id: int) -> None:
         """A deal this run created: it has no lines yet (no need to read them)."""
@@ -147,6 +150,10 @@ class DealLines:
         line.action = entry.action or "created"
         line.line_id = entry.concord_id
         line.errors = list(entry.errors or [])
+        match = entry.match or {}
+        if entry.state == "done" and match.get("deal_id") is not None and match.get("key"):
+            key = tuple(str(k) for k in match["key"])
+            self.given.setdefault((int(match["deal_id"]), (key[0], key[1])), line.row)
         return True
 
     def _target(self, deal: RecordWork, line: LineWork) -> Any:
@@ -171,14 +178,15 @@ class DealLines:
         deal_id = target if isinstance(target, int) else None
         for _attempt in range(MAX_ATTEMPTS):
             current = self._current(deal_id)
-            send = self._diff(lines, current)
+            send = self._diff(lines, current, deal_id)
             if self.dry_run:
                 for line in lines:
                     line.action = {"created": "create", "updated": "update"}.get(
                         line.action, line.action)
                 return
             assert deal_id is not None and self.journal is not None
-            self._finish([line for line in lines if line.action in ("unchanged", "duplicate")])
+            self._finish([line for line in lines if line.action in ("unchanged", "duplicate")],
+                         deal_id)
             if not send:
                 return
             self.journal.begin([
@@ -242,7 +250,7 @@ class DealLines:
             self.states[deal_id] = state
         return line_image(body, found, self.states.get(deal_id))
 
-    def _diff(self, lines: list[LineWork], current: list[dict[str, Any]]
+    def _diff(self, lines: list[LineWork], current: list[dict[str, Any]], deal_id: int | None
               ) -> list[tuple[LineWork, dict[str, Any]]]:
         send: list[tuple[LineWork, dict[str, Any]]] = []
         firsts: dict[tuple[str, str], LineWork] = {}
@@ -255,6 +263,14 @@ class DealLines:
             payload = line.payload()
             found = next((c for c in current
                           if line_key(c, by_product=key[0] == "product") == key), None)
+            earlier = self.given.get((deal_id, key)) if deal_id is not None else None
+            if earlier is not None and earlier != line.row:
+                # an earlier row of this run gave this deal this line: one line, never an update
+                if found is not None and _same_line(payload, found):
+                    line.action, line.line_id = "duplicate", int(found["id"])
+                else:
+                    line.reject(f"row {earlier} gives this deal the same product with other values")
+                continue
             if found is None:
                 line.action = "created"
                 send.append((line, payload))
@@ -284,12 +300,15 @@ class DealLines:
                           if line_key(c, by_product=key[0] == "product") == key), None)
             if found is not None:
                 line.line_id = int(found["id"])
+            self.given.setdefault((deal_id, key), line.row)
             self.journal.finish(line.op_key, "done", action=line.action, concord_id=line.line_id,
                                 row=line.row)
 
-    def _finish(self, lines: list[LineWork]) -> None:
+    def _finish(self, lines: list[LineWork], deal_id: int) -> None:
         assert self.journal is not None
         for line in lines:
+            if line.action == "unchanged":
+                self.given.setdefault((deal_id, line.key()), line.row)
             self.journal.finish(line.op_key, "done", action=line.action, concord_id=line.line_id,
                                 row=line.row)
 

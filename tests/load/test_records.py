@@ -24,6 +24,7 @@ from tests.helpers import (
     state,
     write_csv,
     write_mapping,
+    writes,
 )
 
 TRADE_FAIR = MAPPINGS / "trade-fair.yaml"
@@ -385,3 +386,30 @@ def test_limit_sends_only_the_first_rows_of_a_records_sheet(sandbox, tmp_path: P
     third = data.read_text(encoding="utf-8").splitlines()[3].split(",")[4]
     assert third not in contacts
     assert summary["records"]["contact"]["created"] == 2
+
+
+def test_rows_in_later_batches_never_update_a_line_this_run_wrote(sandbox, tmp_path: Path) -> None:
+    header = ["Deal", "Stage", "Product", "Qty", "Price"]
+    seat = ["Harbor rollout", "Proposal Made", "Concord Cloud Seat"]
+    filler = [["", "", "", "", ""]] * 600           # rows without a deal: the next batch starts
+    data = write_csv(tmp_path / "deals.csv", header, [
+        [*seat, "10", "45"], *filler, [*seat, "12", "45"], [*seat, "10", "45"]])
+    mapping = write_mapping(tmp_path / "deals.yaml", PRODUCTS)
+    code, summary, err = _import(sandbox, data, mapping)
+    assert code == 1, err
+    rows = {r["_row"]: r for r in read_results(tmp_path / "deals.results.csv")}
+    assert rows["2"]["_products_action"] == "created"
+    assert rows["603"]["_products_action"] == "rejected"
+    assert "row 2 gives this deal the same product with other values" in rows["603"]["_errors"]
+    assert rows["604"]["_products_action"] == "duplicate"
+    crm = state(sandbox.url)
+    deal = next(d for d in live(crm["deals"]) if d["name"] == "Harbor rollout")
+    lines = crm["billables"][str(deal["id"])]["products"]
+    assert [(line["name"], float(line["qty"])) for line in lines] == [("Concord Cloud Seat", 10.0)]
+    sent = len(writes(sandbox.url))
+    code, summary, err = _import(sandbox, data, mapping)            # the rerun agrees
+    assert code == 1, err
+    assert summary["products"].get("rejected") == 1
+    assert len(writes(sandbox.url)) == sent
+    again = {r["_row"]: r for r in read_results(tmp_path / "deals.results.csv")}
+    assert again["603"]["_products_action"] == "rejected"
