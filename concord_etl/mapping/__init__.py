@@ -1,6 +1,6 @@
 """Mappings: YAML files that tie spreadsheet columns to CRM fields (README "Mapping reference")."""
 
-from concord_etl.mapping.draft import draft_mapping
+from concord_etl.mapping.draft import draft_mapping, records_by_id
 from concord_etl.mapping.loader import load_mapping, mapping_digest, mapping_from_dict
 from concord_etl.mapping.model import (
     LOOKUP_RESOURCES,
@@ -37,4 +37,5 @@ __all__ = [
     "load_mapping",
     "mapping_digest",
     "mapping_from_dict",
+    "records_by_id",
 ]

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from concord_etl.crm.fields import FieldSpec, ResourceFields
-from concord_etl.errors import MappingError
+from concord_etl.errors import MappingError, RecordRejected
 from concord_etl.mapping.columns import RELATED_RESOURCES, format_problem
 from concord_etl.mapping.headers import (
     ROW_HEADERS,
@@ -57,6 +58,10 @@ SUGGESTED_KEYS = {"contacts": "email", "companies": "name", "deals": "name", "pr
 EXTERNAL_ID_WORDS = ("external", "id", "reference", "ref", "account", "customer", "number",
                      "code", "key")
 MAX_OPTIONS_LISTED = 50
+IDS_CHECKED = 5          # sampled ids looked up before an ID column is taken for Concord ids
+# What a fetched record is recognised by in its row (any cell of the row may hold it).
+RECORD_KEYS = ("email", "first_name", "last_name", "name", "display_name", "sku")
+RecordsById = Callable[[list[str]], Mapping[str, Mapping[str, Any]]]
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_ .()/'&+-]*")
 _RESERVED = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 
@@ -75,8 +80,16 @@ def draft_mapping(
     *,
     resource: str,
     sample: dict[str, list[object]] | None = None,
+    rows: list[dict[str, object]] | None = None,
+    records_by_id: RecordsById | None = None,
 ) -> str:
-    """YAML text of a mapping for ``resource`` drafted from ``headers`` and the CRM's fields."""
+    """YAML text of a mapping for ``resource`` drafted from ``headers`` and the CRM's fields.
+
+    ``sample``: non-empty values per column; ``rows``: the first rows of the file as they are;
+    ``records_by_id``: the CRM's records of some ids (absent when there is none). An ID column
+    is taken for Concord ids only when the records of its sampled ids are those rows' records
+    (a file from another system numbers its rows too); otherwise it is an id of another system.
+    """
     if resource not in RESOURCES:
         raise MappingError(f"unknown resource {resource!r}; expected one of {', '.join(RESOURCES)}")
     sample = sample or {}
@@ -97,6 +110,12 @@ def draft_mapping(
             continue
         guess = (matcher.match(column.header, shape, values)
                  or _by_values(matcher, column.header, shape))
+        if guess is not None and guess.spec.attribute == "id":
+            concord, why = _holds_concord_ids(column.header, rows or [], records_by_id,
+                                              resource)
+            if not concord:
+                column.notes.append(f"not Concord ids: {why}")
+                guess = _by_values(matcher, column.header, shape)
         if guess is None:
             column.notes.append(_left_out(matcher, column.header, shape, fields, resource))
             continue
@@ -118,6 +137,51 @@ def draft_mapping(
 # -- guesses from the values alone ---------------------------------------------------------------
 
 
+def _holds_concord_ids(header: str, rows: list[dict[str, object]],
+                       records_by_id: RecordsById | None, resource: str) -> tuple[bool, str]:
+    """Whether an ID column holds the CRM's own ids: the records of a few sampled ids must each
+    have a name, e-mail or SKU that stands in its row."""
+    ids = [(str(int(float(str(v)))), row) for row in rows
+           if (v := row.get(header)) is not None and re.fullmatch(r"\s*\d+(\.0+)?\s*", str(v))]
+    ids = ids[:IDS_CHECKED]
+    if records_by_id is None:
+        return False, "not checked against the CRM"
+    if not ids:
+        return False, "no whole numbers in the first rows"
+    found = records_by_id([i for i, _ in ids])
+    for record_id, row in ids:
+        record = found.get(record_id)
+        if record is None:
+            return False, f"the CRM has no {resource} record {record_id}"
+        cells = {_folded(c) for c in row.values() if c is not None and str(c).strip()}
+        keys = [_folded(record[k]) for k in RECORD_KEYS if record.get(k)]
+        if not any(k in cells for k in keys):
+            shown = next((str(record[k]) for k in RECORD_KEYS if record.get(k)), "another record")
+            return False, f"the CRM's {resource} record {record_id} is {shown!r}, not this row's"
+    return True, "the CRM's records of the sampled ids are these rows'"
+
+
+class RecordReader(Protocol):
+    def show(self, resource: str, record_id: int | str) -> dict[str, Any]: ...
+
+
+def records_by_id(client: RecordReader, resource: str) -> RecordsById:
+    """``records_by_id`` for ``draft_mapping``: one GET per id (a few), absent when refused."""
+    def fetch(ids: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for record_id in ids:
+            try:
+                found[record_id] = client.show(resource, record_id)
+            except RecordRejected:            # 404: no such record
+                continue
+        return found
+    return fetch
+
+
+def _folded(value: object) -> str:
+    return " ".join(str(value).split()).casefold()
+
+
 def _by_values(matcher: HeaderMatcher, header: str, shape: Shape) -> Guess | None:
     """A column no header rule placed: e-mail addresses go to an e-mail field; an id of another
     system to a unique text custom field (which re-imports can then match on)."""
@@ -127,8 +191,8 @@ def _by_values(matcher: HeaderMatcher, header: str, shape: Shape) -> Guess | Non
             (s for s in free if s.type == "Email"), None)
         if spec is not None:
             return Guess(spec, f"its values are e-mail addresses ({shape.example})")
-    if shape.kind == "ids" or (has_id_word(header) and shape.kind in ("integers", "text")
-                               and shape.distinct > 1):
+    if shape.kind == "ids" or (has_id_word(header) and shape.distinct > 1 and shape.kind in (
+            "integers", "text", "row_numbers")):
         candidates = [s for s in free if s.custom and s.unique and s.type == "Text"]
         ranked = sorted(candidates, key=lambda s: -len(set(words(s.label)) & set(EXTERNAL_ID_WORDS)))
         if ranked and set(words(ranked[0].label)) & set(EXTERNAL_ID_WORDS):
@@ -252,6 +316,9 @@ def _propose_format(column: _Column, ftype: str, values: list[object], texts: li
     order = (*DATE_FORMATS, *DATETIME_FORMATS) if ftype == "Date" else (
         *DATETIME_FORMATS, *DATE_FORMATS)
     fits = [f for f in order if format_problem(f) is None and _all_parse(texts, f)]
+    if not fits and _all_iso(texts):
+        column.notes.append(f"ISO 8601 like {texts[0]!r}: read without format:")
+        return
     if not fits:
         column.notes.append(f"could not guess the date format of {texts[0]!r}: add format:")
         return
@@ -284,6 +351,15 @@ def _phone_type(header: str, resource: str) -> str:
     if re.search(r"home|other|private", text):
         return "other"
     return "work" if resource == "companies" else "mobile"
+
+
+def _all_iso(texts: list[str]) -> bool:
+    try:
+        for text in texts:
+            datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def _all_parse(texts: list[str], fmt: str) -> bool:

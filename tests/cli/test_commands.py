@@ -141,3 +141,28 @@ def test_unknown_source_or_option_label_is_rejected_never_created(sandbox, tmp_p
     after = state(sandbox.url)
     assert len(after["sources"]) == len(before["sources"])
     assert len(after["options"]) == len(before["options"])
+
+
+def test_mapping_init_takes_ids_for_concord_ids_only_when_the_crm_agrees(
+    sandbox, tmp_path: Path
+) -> None:
+    """A sheet exported from Concord updates its records by id; another system's numbering
+    (ids 1, 2, 3 too) must never update whichever Concord records carry those numbers."""
+    crm = state(sandbox.url)
+    ada = next(c for c in crm["contacts"] if c["email"] == "ada@example.com")
+    ours = write_csv(tmp_path / "ours.csv", ["id", "first_name", "email"],
+                     [[str(ada["id"]), "Ada", "ada@example.com"]])
+    theirs = write_csv(tmp_path / "theirs.csv", ["id", "first_name", "email"],
+                       [[str(ada["id"] + i), name, f"{name.lower()}@example.net"]
+                        for i, name in enumerate(["Shelley", "Manuel", "Walter"])])
+    guessed = {}
+    for data in (ours, theirs):
+        draft = tmp_path / f"{data.stem}.yaml"
+        result = run_cli(["mapping", "init", str(data), "--resource", "contacts", "-o", str(draft)],
+                         url=sandbox.url, token=TOKEN)
+        assert result.returncode == 0, result.stderr
+        guessed[data.stem] = next(line for line in draft.read_text().splitlines()
+                                  if line.strip().startswith("id:"))
+    assert "{field: id," in guessed["ours"]
+    assert "{field: cf_external_id," in guessed["theirs"]
+    assert "not Concord ids" in guessed["theirs"]

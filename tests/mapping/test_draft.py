@@ -143,12 +143,54 @@ def test_stage_without_pipeline_gets_a_warning(deal_fields: ResourceFields) -> N
     assert "map a Pipeline column too" in line_of(text, "Stage:")
 
 
-def test_an_id_column_makes_an_update_mapping(tmp_path: Path,
-                                              contact_fields: ResourceFields) -> None:
-    text = draft_mapping(["ID", "E-mail", "First Name"], contact_fields, resource="contacts")
+CRM = {"1": {"id": 1, "first_name": "Ada", "email": "ada@example.com"},
+       "2": {"id": 2, "first_name": "Grace", "email": "grace@example.com"}}
+
+
+def _crm(ids: list[str]) -> dict[str, dict[str, Any]]:
+    return {i: CRM[i] for i in ids if i in CRM}
+
+
+def test_an_id_column_of_the_crms_records_makes_an_update_mapping(
+    tmp_path: Path, contact_fields: ResourceFields
+) -> None:
+    rows: list[dict[str, object]] = [
+        {"ID": 1, "E-mail": "ADA@example.com", "First Name": "Ada"},
+        {"ID": "2", "E-mail": "grace@example.com", "First Name": "Grace"}]
+    text = draft_mapping(["ID", "E-mail", "First Name"], contact_fields, resource="contacts",
+                         rows=rows, records_by_id=_crm)
     mapping = round_trip(tmp_path, text)
     assert mapping.column("ID").field == "id"
     assert mapping.match.on == ("id",)
+
+
+@pytest.mark.parametrize(("rows", "why"), [
+    ([{"ID": 2, "E-mail": "shelley@example.net", "First Name": "Shelley"}],
+     "the CRM's contacts record 2 is 'grace@example.com', not this row's"),
+    ([{"ID": 301, "E-mail": "manuel@example.net", "First Name": "Manuel"}],
+     "the CRM has no contacts record 301"),
+    (None, "not checked against the CRM"),
+])
+def test_an_id_column_of_another_system_is_kept_as_its_id(
+    tmp_path: Path, contact_fields: ResourceFields, rows: Any, why: str
+) -> None:
+    text = draft_mapping(["ID", "E-mail", "First Name"], contact_fields, resource="contacts",
+                         sample={"ID": [2, 301, 7]}, rows=rows,
+                         records_by_id=_crm if rows is not None else None)
+    mapping = round_trip(tmp_path, text)
+    assert mapping.column("ID").field == "cf_external_id"     # never someone else's record
+    assert mapping.match.on == ("email",)
+    assert f"not Concord ids: {why}" in line_of(text, "ID:")
+
+
+def test_iso_timestamps_need_no_format(tmp_path: Path, contact_fields: ResourceFields) -> None:
+    sample: dict[str, list[object]] = {"Last Seen": ["2024-08-14T11:39:02.318+00:00",
+                                                     "2024-07-29T05:26:22Z"]}
+    text = draft_mapping(["E-mail", "Last Seen"], contact_fields, resource="contacts",
+                         sample=sample)
+    mapping = round_trip(tmp_path, text)
+    assert mapping.column("Last Seen").format is None
+    assert "read without format:" in line_of(text, "Last Seen:")
 
 
 def test_awkward_headers_are_quoted_and_survive(tmp_path: Path,
