@@ -43,7 +43,7 @@ from concord_etl.load.record_stage import Stage, StageRunner
 from concord_etl.load.record_work import RowState
 from concord_etl.load.run_guards import check_paths
 from concord_etl.load.sender import Sender
-from concord_etl.load.session import lock_run, open_run_journal
+from concord_etl.load.session import RunHandles, lock_run, open_run_journal
 from concord_etl.mapping.model import AnyMapping, Mapping, as_records
 from concord_etl.read import Table
 from concord_etl.validate.lookups import Resolver
@@ -64,7 +64,7 @@ BATCH_ROWS = 500
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
-class RecordsImporter:
+class RecordsImporter(RunHandles):
     """One multi-record import run; ``run()`` returns the summary (``AbortRun`` carries it)."""
 
     def __init__(self, path: str | Path, mapping: AnyMapping, client: ConcordClient,
@@ -245,14 +245,6 @@ class RecordsImporter:
 
     def _stats(self) -> tuple[int, float]:
         return usage(self.client)
-
-    def _release(self) -> None:
-        if self.journal is not None:
-            self.journal.close()
-            self.journal = None
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
 
     def _finish(self) -> None:
         try:

@@ -31,6 +31,7 @@ from concord_etl.load.payloads import jsonable
 from concord_etl.load.run_guards import check_paths, write_failed
 from concord_etl.load.sender import Sender
 from concord_etl.load.session import (
+    RunHandles,
     default_journal_path,
     default_results_path,
     lock_run,
@@ -64,7 +65,7 @@ CHUNK_ROWS = 100_000
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
-class Importer:
+class Importer(RunHandles):
     """One import run. ``run()`` returns the summary; ``AbortRun`` carries it as ``.summary``."""
 
     def __init__(
@@ -204,14 +205,6 @@ class Importer:
             self.journal.finish_run()
         self._finish(writer, resolver)
         return self.summary
-
-    def _release(self) -> None:
-        if self.journal is not None:
-            self.journal.close()
-            self.journal = None
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
 
     def _write_unprocessed(
         self, writer: ResultsWriter, frames: Iterator[Any], columns: list[str], seen: int

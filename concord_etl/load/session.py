@@ -84,3 +84,18 @@ def open_run_journal(
             lock.release()
         raise
     return journal, lock
+
+
+class RunHandles:
+    """The journal and the lock an import run holds; ``release`` closes and frees both."""
+
+    journal: Journal | None
+    _lock: RunLock | None
+
+    def _release(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
