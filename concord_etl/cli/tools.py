@@ -84,22 +84,11 @@ def mapping_init(
     run: Run,
 ) -> None:
     """Draft a mapping YAML from FILE's headers and the CRM's fields."""
-    from concord_etl.mapping import draft_mapping, records_by_id
+    from concord_etl.mapping import draft_for_table
     from concord_etl.read import open_table
 
-    client = make_client(conn, run)
-    fields = client.resource_fields(resource)
     table = open_table(file, sheet=sheet)
-    sample: dict[str, list[object]] = {c: [] for c in table.columns}
-    rows: list[dict[str, object]] = []
-    for frame in table.frames():
-        for column in table.columns:
-            sample[column] = [v for v in frame[column].dropna().head(20).tolist()]
-        rows = [{str(k): v for k, v in row.items()}
-                for row in frame[list(table.columns)].head(20).to_dict("records")]
-        break
-    text = draft_mapping(list(table.columns), fields, resource=resource, sample=sample,
-                         rows=rows, records_by_id=records_by_id(client, resource))
+    text = draft_for_table(table, make_client(conn, run), resource)
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -1,6 +1,6 @@
 """Mappings: YAML files that tie spreadsheet columns to CRM fields (README "Mapping reference")."""
 
-from concord_etl.mapping.draft import draft_mapping, records_by_id
+from concord_etl.mapping.draft import draft_for_table, draft_mapping, records_by_id
 from concord_etl.mapping.loader import load_mapping, mapping_digest, mapping_from_dict
 from concord_etl.mapping.model import (
     LOOKUP_RESOURCES,
@@ -31,6 +31,7 @@ __all__ = [
     "RecordSpec",
     "RecordsMapping",
     "SourceHints",
+    "draft_for_table",
     "draft_mapping",
     "import_mapping_from_dict",
     "load_import_mapping",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -163,6 +163,37 @@ def _holds_concord_ids(header: str, rows: list[dict[str, object]],
 
 class RecordReader(Protocol):
     def show(self, resource: str, record_id: int | str) -> dict[str, Any]: ...
+
+
+class FieldReader(RecordReader, Protocol):
+    def resource_fields(self, resource: str) -> ResourceFields: ...
+
+
+class SampledTable(Protocol):
+    """What drafting needs of an opened file (``read.Table``): its headers and its frames."""
+
+    @property
+    def columns(self) -> list[str]: ...
+    def frames(self) -> Iterator[Any]: ...
+
+
+SAMPLE_ROWS = 20
+
+
+def draft_for_table(table: SampledTable, client: FieldReader, resource: str) -> str:
+    """``mapping init``: a draft for an opened file, from its first rows and the CRM's fields."""
+    fields = client.resource_fields(resource)
+    columns = list(table.columns)
+    sample: dict[str, list[object]] = {c: [] for c in columns}
+    rows: list[dict[str, object]] = []
+    for frame in table.frames():
+        for column in columns:
+            sample[column] = frame[column].dropna().head(SAMPLE_ROWS).tolist()
+        rows = [{str(k): v for k, v in row.items()}
+                for row in frame[columns].head(SAMPLE_ROWS).to_dict("records")]
+        break
+    return draft_mapping(columns, fields, resource=resource, sample=sample, rows=rows,
+                         records_by_id=records_by_id(client, resource))
 
 
 def records_by_id(client: RecordReader, resource: str) -> RecordsById:
