@@ -16,17 +16,28 @@ MAX_HINTS = 4
 CUTOFF = 0.8          # difflib ratio; below it, suggestions are mostly noise
 
 
+class NameIndex:
+    """The names of one small table, folded once, for ``similar``."""
+
+    def __init__(self, names: Iterable[object]) -> None:
+        self.by_fold: dict[str, str] = {}
+        for name in names:
+            if name not in (None, ""):
+                self.by_fold.setdefault(fold(name), str(name))
+
+    def similar(self, typed: object, most: int = MAX_HINTS) -> list[str]:
+        """Names close to ``typed`` (spelling, accents) or holding it as whole words, best
+        first."""
+        want = fold(typed)
+        if not want or want in self.by_fold:
+            return []
+        picks = difflib.get_close_matches(want, list(self.by_fold), n=most, cutoff=CUTOFF)
+        if len(want) >= 3:
+            word = re.compile(rf"(?<!\w){re.escape(want)}(?!\w)")
+            picks += sorted(f for f in self.by_fold if f not in picks and word.search(f))
+        return [self.by_fold[p] for p in picks[:most]]
+
+
 def similar_names(typed: object, names: Iterable[object], most: int = MAX_HINTS) -> list[str]:
-    """Names close to ``typed`` (spelling, accents) or holding it as whole words, best first."""
-    by_fold: dict[str, str] = {}
-    for name in names:
-        if name not in (None, ""):
-            by_fold.setdefault(fold(name), str(name))
-    want = fold(typed)
-    if not want or want in by_fold:
-        return []
-    picks = difflib.get_close_matches(want, list(by_fold), n=most, cutoff=CUTOFF)
-    if len(want) >= 3:
-        word = re.compile(rf"(?<!\w){re.escape(want)}(?!\w)")
-        picks += sorted(f for f in by_fold if f not in picks and word.search(f))
-    return [by_fold[p] for p in picks[:most]]
+    """``NameIndex(names).similar(typed)``: for one look-up; keep a ``NameIndex`` for many."""
+    return NameIndex(names).similar(typed, most)

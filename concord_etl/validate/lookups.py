@@ -24,7 +24,7 @@ from concord_etl.crm.wire import search_plan
 from concord_etl.errors import RecordRejected
 from concord_etl.mapping.model import LOOKUP_CREATABLE, Lookup
 from concord_etl.validate.country_names import country_keys, key_forms
-from concord_etl.validate.lookup_hints import similar_names
+from concord_etl.validate.lookup_hints import NameIndex
 
 # Lookup tables small enough to prefetch whole.
 SMALL_TABLES = ("users", "sources", "industries", "countries", "pipelines", "pipeline-stages",
@@ -249,6 +249,7 @@ class Resolver:
         self._dry_run = dry_run
         self._on_create = on_create
         self._tables: dict[str, list[dict[str, Any]]] = {}
+        self._name_indexes: dict[str, NameIndex] = {}        # for "similar:" hints
         self._cache: dict[tuple[str, str, str, str], Resolution] = {}
         self._sources: dict[tuple[str, str, str], RecordSource] = {}
         self.report = LookupReport()
@@ -378,7 +379,11 @@ class Resolver:
         """Names of a small table close to ``raw`` (for the reason only)."""
         if lookup.resource not in SMALL_TABLES or lookup.by != "name":
             return []
-        return similar_names(raw, (r.get("name") for r in self.table(lookup.resource)))
+        index = self._name_indexes.get(lookup.resource)
+        if index is None:
+            index = NameIndex(r.get("name") for r in self.table(lookup.resource))
+            self._name_indexes[lookup.resource] = index
+        return index.similar(raw)
 
     def _ambiguous(
         self, lookup: Lookup, raw: str, matches: list[dict[str, Any]], label: str
