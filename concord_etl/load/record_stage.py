@@ -107,8 +107,8 @@ class StageRunner:
         firsts = [w for w in works if w.follower_of is None and w.action != "rejected"]
         stage.decider.decide(_rows(firsts))
         if not self.dry_run:
-            self._record_settled(firsts)
             assert stage.sender is not None
+            stage.sender.record_settled(_rows(firsts))
             stage.sender.send(_rows(firsts), stage.decider)
         stage.fold.settle(firsts)
         for work in works:
@@ -218,15 +218,6 @@ class StageRunner:
         if mapping.resource == "notes" and first_association(work.values) is None and not (
                 pending and pending.fields_at(work.position) & set(ASSOCIATIONS)):
             work.reject("nothing to attach the note to: no contact, company or deal on this row")
-
-    def _record_settled(self, works: list[RecordWork]) -> None:
-        assert self.journal is not None
-        for work in works:
-            if work.action in ("unchanged", "skipped", "created", "updated", "unverified"):
-                state = "unverified" if work.action == "unverified" else "done"
-                self.journal.finish(work.op_key, state, action=work.action,
-                                    concord_id=work.record_id, errors=work.errors or None,
-                                    row=work.row)
 
 
 def _rows(works: list[RecordWork]) -> list[RowWork]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from concord_etl.errors import AuthError, OutcomeUnknown, RecordRejected
 from concord_etl.load.revert_fields import plan_fields, shape_revert_body
 from concord_etl.load.revert_plan import UNKNOWN_CREATE, Item
+from concord_etl.load.sender import refusal_lines
 from concord_etl.validate.lookups import normalise_key
 from concord_etl.validate.transforms import is_empty
 
@@ -167,7 +168,7 @@ class RevertCrm:
                     item.resent = item.resent or attempt > 0
                     self.gone(item)
                 else:
-                    item.action, item.errors = "failed", _messages(exc)
+                    item.action, item.errors = "failed", refusal_lines(exc)
                 return
             except AuthError as exc:
                 if exc.status != 403:
@@ -203,13 +204,7 @@ class RevertCrm:
                 if exc.status == 404:
                     self.gone(item)
                 else:
-                    item.action, item.errors = "failed", [*item.errors, *_messages(exc)]
+                    item.action, item.errors = "failed", [*item.errors, *refusal_lines(exc)]
                 return False
         item.action, item.errors, item.unknown = "failed", [*item.errors, NO_ANSWER], True
         return False
-
-
-def _messages(exc: RecordRejected) -> list[str]:
-    if exc.errors:
-        return [f"{name}: {m}" for name, msgs in exc.errors.items() for m in msgs]
-    return [str(exc)]

@@ -308,8 +308,8 @@ class Importer(RunHandles):
                     self._plan_line(row)
             self._count(rows)
             return
-        self._record_settled(pending)
         assert self.sender is not None
+        self.sender.record_settled(pending)
         self.sender.send(pending, planner)
         self._settle_duplicates(pending)
         self._count(rows)
@@ -346,17 +346,6 @@ class Importer(RunHandles):
         if entry is not None and entry.state in ("done", "rejected", "unverified"):
             return entry.action or "created", entry.concord_id, list(entry.errors or [])
         return "pending", None, ["not sent yet; rerun the same command to resume"]
-
-    def _record_settled(self, rows: list[RowWork]) -> None:
-        """Rows settled without a write (unchanged, skipped, reconciled) go to the journal."""
-        assert self.journal is not None
-        for row in rows:
-            if row.action in ("unchanged", "skipped", "created", "updated", "unverified"):
-                state = "unverified" if row.action == "unverified" else "done"
-                self.journal.finish(
-                    f"row:{row.row}", state, action=row.action,
-                    concord_id=row.record_id, errors=row.errors or None, row=row.row,
-                )
 
     # -- sending -----------------------------------------------------------------------------
     # -- output ------------------------------------------------------------------------------

@@ -126,6 +126,16 @@ class Sender:
         ]
         self.journal.begin(ops)
 
+    def record_settled(self, rows: list[RowWork]) -> None:
+        """Rows settled without a write (unchanged, skipped, reconciled) go to the journal."""
+        for row in rows:
+            if row.action in ("unchanged", "skipped", "created", "updated", "unverified"):
+                state = "unverified" if row.action == "unverified" else "done"
+                self.journal.finish(
+                    row.op_key, state, action=row.action,
+                    concord_id=row.record_id, errors=row.errors or None, row=row.row,
+                )
+
     def _settle(self, row: RowWork) -> None:
         if row.action in ("created", "updated"):
             self.journal.finish(
@@ -162,7 +172,7 @@ class Sender:
                     elif self._restore_from_trash(row, list(exc.errors), planner):
                         return
                 row.action = "rejected"
-                row.errors.extend(_messages(exc, getattr(planner, "mapping", None)))
+                row.errors.extend(refusal_lines(exc, planner.mapping))
                 return
             except OutcomeUnknown:
                 resend = True
@@ -258,7 +268,7 @@ def _unique_violation(exc: RecordRejected) -> bool:
     return "already exist" in text or "already been taken" in text
 
 
-def _messages(exc: RecordRejected, mapping: Mapping | None = None) -> list[str]:
+def refusal_lines(exc: RecordRejected, mapping: Mapping | None = None) -> list[str]:
     """The CRM's field messages, one per line, each naming the file's column(s) it is about:
     ``Phone 1 / Phone 2 (phones.0.number): A contact with this phone number already exist.``"""
     if not exc.errors:
