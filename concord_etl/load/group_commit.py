@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 FLUSH_OUTCOMES = 100
@@ -47,6 +47,14 @@ class GroupCommit:
         if self._outcomes:
             with self._db:
                 self._write_outcomes()
+
+    def _set_meta(self, values: Mapping[str, str]) -> None:
+        """Set keys of the journal's ``meta`` table (inside the caller's transaction)."""
+        self._db.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            list(values.items()),
+        )
 
     def _write_outcomes(self) -> None:
         """Write the buffer (inside the caller's transaction)."""

@@ -225,13 +225,6 @@ class Journal(GroupCommit):
             self._set_meta({"run_state": RUNNING, "pid": str(os.getpid()), "started_at": now,
                             "finished_at": ""})
 
-    def _set_meta(self, values: Mapping[str, str]) -> None:
-        self._db.executemany(
-            "INSERT INTO meta(key, value) VALUES (?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            list(values.items()),
-        )
-
     @property
     def meta(self) -> dict[str, str]:
         """created_at, input_name, input_hash, mapping_hash, tool_version, runs, schema."""

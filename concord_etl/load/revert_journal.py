@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from concord_etl.errors import JournalError
 from concord_etl.load.group_commit import GroupCommit
@@ -107,16 +108,12 @@ class RevertJournal(GroupCommit):
         except sqlite3.Error:
             return {}
         try:
-            rows = connection.execute(
-                "SELECT item_key, state, action, concord_id, errors, attempts FROM revert_ops"
-            ).fetchall()
+            rows = connection.execute(_SELECT).fetchall()
         except sqlite3.Error:
             return {}                       # no revert yet: no table
         finally:
             connection.close()
-        return {key: RevertEntry(key, state, action, concord_id,
-                                 json.loads(errors) if errors else [], attempts)
-                for key, state, action, concord_id, errors, attempts in rows}
+        return {row[0]: _entry(row) for row in rows}
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -150,11 +147,6 @@ class RevertJournal(GroupCommit):
                 pass  # outcomes already committed; the state is only for messages
             self._db.close()
 
-    def _set_meta(self, values: dict[str, str]) -> None:
-        self._db.executemany(
-            "INSERT INTO meta(key, value) VALUES (?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value", list(values.items()))
-
     # -- writes -----------------------------------------------------------------------------
     def begin(self, keys: list[str]) -> None:
         """Write the intents of ``keys`` in ONE transaction (before their requests leave)."""
@@ -183,21 +175,20 @@ class RevertJournal(GroupCommit):
         """Every item recorded so far, by key."""
         with self._lock:
             self._flush()
-            rows = self._db.execute(
-                "SELECT item_key, state, action, concord_id, errors, attempts FROM revert_ops"
-            ).fetchall()
-        return {key: RevertEntry(key, state, action, concord_id,
-                                 json.loads(errors) if errors else [], attempts)
-                for key, state, action, concord_id, errors, attempts in rows}
+            rows = self._db.execute(_SELECT).fetchall()
+        return {row[0]: _entry(row) for row in rows}
 
     def get(self, key: str) -> RevertEntry | None:
         with self._lock:
             self._flush()
-            row = self._db.execute(
-                "SELECT item_key, state, action, concord_id, errors, attempts FROM revert_ops"
-                " WHERE item_key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        key, state, action, concord_id, errors, attempts = row
-        return RevertEntry(key, state, action, concord_id,
-                           json.loads(errors) if errors else [], attempts)
+            row = self._db.execute(_SELECT + " WHERE item_key = ?", (key,)).fetchone()
+        return None if row is None else _entry(row)
+
+
+_SELECT = "SELECT item_key, state, action, concord_id, errors, attempts FROM revert_ops"
+
+
+def _entry(row: tuple[Any, ...]) -> RevertEntry:
+    key, state, action, concord_id, errors, attempts = row
+    return RevertEntry(key, state, action, concord_id,
+                       json.loads(errors) if errors else [], attempts)
