@@ -16,13 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from concord_etl.errors import OutcomeUnknown, RecordRejected
 from concord_etl.load.before_image import line_image
 from concord_etl.load.journal import Journal, Op
 from concord_etl.load.payloads import build_body, jsonable
-from concord_etl.load.record_work import NOT_WRITTEN, RecordWork, RowState
+from concord_etl.load.record_work import NOT_WRITTEN, RecordWork, RowState, positions_mask
 from concord_etl.mapping.model import ProductLines
 from concord_etl.validate.lookups import Resolver, normalise_key
 from concord_etl.validate.record_checks import CheckedRecord, LineCheck
@@ -125,8 +123,7 @@ class DealLines:
                 continue
             targets[line.row] = target
             looked.append(line)
-        mask = np.zeros(len(states), dtype=bool)
-        mask[[line.position for line in looked]] = True
+        mask = positions_mask((line.position for line in looked), len(states))
         self.relations.resolve(lines_chunk, create=True, among=mask)
         for line in looked:
             line.errors = list(lines_chunk.reasons(line.position))

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-import numpy as np
-
 from concord_etl.load.deal_lines import DealLines
 from concord_etl.load.decide import RowWork
 from concord_etl.load.journal import Journal
@@ -25,6 +23,7 @@ from concord_etl.load.record_work import (
     RecordWork,
     RowState,
     first_association,
+    positions_mask,
 )
 from concord_etl.load.sender import Sender
 from concord_etl.mapping.records import LIST_LINKS
@@ -71,7 +70,7 @@ class StageRunner:
                 looked.append(work)
         # every lookup of those rows at once (read-only: nothing is created yet)
         pending = stage.relations.resolve(checked.chunk, create=False,
-                                          among=_mask(looked, len(states)))
+                                          among=positions_mask((w.position for w in looked), len(states)))
         works: list[RecordWork] = []
         refused: list[RecordWork] = []
         for work in looked:
@@ -128,7 +127,7 @@ class StageRunner:
                         works: list[RecordWork], waiting: dict[int, set[str]], size: int) -> None:
         """``create_missing`` for the rows that passed every other check; their new ids join
         their values (next to what ``link:`` put there)."""
-        stage.relations.create_pending(checked.chunk, pending, among=_mask(works, size))
+        stage.relations.create_pending(checked.chunk, pending, among=positions_mask((w.position for w in works), size))
         for work in works:
             fields = waiting.get(work.row)
             if not fields:
@@ -223,10 +222,3 @@ class StageRunner:
 def _rows(works: list[RecordWork]) -> list[RowWork]:
     """The same list, typed for ``Decider``/``Sender`` (a ``RecordWork`` is a ``RowWork``)."""
     return cast("list[RowWork]", works)
-
-
-def _mask(works: list[RecordWork], size: int) -> np.ndarray:
-    """The chunk positions of ``works`` as a mask."""
-    mask = np.zeros(size, dtype=bool)
-    mask[[w.position for w in works]] = True
-    return mask

@@ -11,12 +11,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from concord_etl.load.decide import RowWork
 from concord_etl.validate.transforms import is_empty
+
+
+def positions_mask(positions: Iterable[int], size: int) -> np.ndarray:
+    """A boolean mask of ``size`` chunk positions, true at ``positions``."""
+    mask = np.zeros(size, dtype=bool)
+    mask[list(positions)] = True
+    return mask
 
 ASSOCIATIONS = ("contacts", "companies", "deals")
 VIA_RESOURCES = ("notes", "calls")

@@ -46,6 +46,7 @@ from concord_etl.load.sender import Sender
 from concord_etl.load.session import RunHandles, lock_run, open_run_journal
 from concord_etl.mapping.model import AnyMapping, Mapping, as_records
 from concord_etl.read import Table
+from concord_etl.read.inputs import estimate_rows
 from concord_etl.validate.lookups import Resolver
 from concord_etl.validate.record_checks import (
     RecordCheck,
@@ -175,7 +176,7 @@ class RecordsImporter(RunHandles):
         except BaseException:
             self._finish()
             raise
-        total = self._total(table)
+        total = estimate_rows(table, self.options.limit)
         self._expected = total or 0
         self._emit(total=total)
         frames = self._batches(table)
@@ -206,13 +207,6 @@ class RecordsImporter(RunHandles):
             for start in range(0, len(frame), BATCH_ROWS):
                 yield frame.iloc[start:start + BATCH_ROWS]
 
-    def _total(self, table: Table) -> int | None:
-        from concord_etl.read.inputs import estimate_rows
-
-        total = estimate_rows(table)
-        if self.options.limit is not None:
-            total = min(total, self.options.limit) if total is not None else self.options.limit
-        return total
 
     # -- one batch --------------------------------------------------------------------------
     def _batch(self, frame: Any) -> list[RowState]:

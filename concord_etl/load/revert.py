@@ -29,7 +29,6 @@ from concord_etl.crm.connection import usage
 from concord_etl.errors import AbortRun, JournalError
 from concord_etl.load.before_image import ASSOCIATIONS
 from concord_etl.load.journal import Journal, file_hash
-from concord_etl.load.lock import RunLock
 from concord_etl.load.revert_crm import RevertCrm
 from concord_etl.load.revert_journal import RevertEntry, RevertJournal
 from concord_etl.load.revert_lines import RevertLines
@@ -43,7 +42,12 @@ from concord_etl.load.revert_output import (
     write_results,
 )
 from concord_etl.load.revert_plan import LEGACY, Item, RevertPlan, build_plan
-from concord_etl.load.session import default_journal_path, default_results_path, mapping_label
+from concord_etl.load.session import (
+    default_journal_path,
+    default_results_path,
+    lock_run,
+    mapping_label,
+)
 from concord_etl.mapping.model import AnyMapping, as_records
 
 if TYPE_CHECKING:
@@ -98,8 +102,7 @@ class Reverter:
                 f"nothing to revert: there is no journal of an import of {self.path} with "
                 f"{label} ({where}); pass --journal if that import used another one")
         self.summary.journal = str(where)
-        lock = None if self.dry_run else RunLock(
-            where, input_name=str(self.path), mapping_name=label).acquire()
+        lock = None if self.dry_run else lock_run(self.path, self.mapping, where)
         try:
             self.source = Journal.attach(where)
             plan = self._plan(self.source)

@@ -176,10 +176,7 @@ class Importer(RunHandles):
         if self.options.dry_run and self.options.plan_path:
             self._plan_file = open(self.options.plan_path, "w", encoding="utf-8")  # noqa: SIM115
             self.summary.plan = str(self.options.plan_path)
-        total = estimate_rows(table)
-        if self.options.limit is not None:
-            total = min(total, self.options.limit) if total is not None else self.options.limit
-        self._emit(total=total)
+        self._emit(total=estimate_rows(table, self.options.limit))
         seen = 0
         frames = iter(limited_frames(table, self.options.limit))
         try:

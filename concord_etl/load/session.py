@@ -68,7 +68,7 @@ def open_run_journal(
     label = mapping_label(mapping)
     own = lock is None
     if lock is None:
-        lock = RunLock(where, input_name=str(path), mapping_name=label).acquire()
+        lock = lock_run(path, mapping, where)
     try:
         journal = Journal.open(
             where,

@@ -94,12 +94,14 @@ def raw_rows(frame: Any, columns: list[str]) -> Any:
     return cells.astype(object).where(cells.notna(), None).itertuples(index=False, name=None)
 
 
-def estimate_rows(table: Table) -> int | None:
-    """A cheap estimate of the data rows, for the progress bar (None when unknown)."""
+def estimate_rows(table: Table, limit: int | None = None) -> int | None:
+    """A cheap estimate of the data rows, at most ``limit``, for the progress bar (None when
+    unknown)."""
     if table.format != "csv":
-        return None
+        return limit
     count = 0
     with open(table.path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             count += block.count(b"\n")
-    return max(count - 1, 0)
+    total = max(count - 1, 0)
+    return total if limit is None else min(total, limit)
