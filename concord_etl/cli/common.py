@@ -260,8 +260,7 @@ def connection_options(func: F) -> F:
 
 def make_client(conn: Connection, run: Run | None = None) -> Any:
     """A ``ConcordClient`` from the options; with ``run``, its requests go to the run log."""
-    from concord_etl.crm.client import ConcordClient
-    from concord_etl.crm.connection import client_options_from_env
+    from concord_etl.crm.connection import client_for
     from concord_etl.settings import load_settings
 
     settings = load_settings(conn.url, token=conn.token, token_file=conn.token_file,
@@ -270,9 +269,7 @@ def make_client(conn: Connection, run: Run | None = None) -> Any:
     if run is not None:
         run.connected(settings)
         observer = run.log.request if run.logging else None
-    client = ConcordClient(settings.url, settings.token,
-                           allow_insecure_http=settings.allow_insecure_http, on_request=observer,
-                           **client_options_from_env())
+    client = client_for(settings, on_request=observer)
     _CLIENTS.append(client)
     return client
 
