@@ -44,6 +44,7 @@ from concord_etl.errors import (
 from concord_etl.redact import install_log_redaction, redact, redact_data
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)   # an existing file argument
 CLOSED_PIPE_EXIT = 141          # 128 + SIGPIPE, what a shell shows for `yes | head`
 F = TypeVar("F", bound=Callable[..., Any])
 RESUME = "rerun the same command to resume"
@@ -274,10 +275,12 @@ def make_client(conn: Connection, run: Run | None = None) -> Any:
     return client
 
 
-def load_mapping_file(path: Path) -> Any:
-    from concord_etl.mapping import load_mapping
+def load_mapping_file(path: Path, *, for_import: bool = False) -> Any:
+    """The mapping at ``path``, its loader imported only now: ``load_import_mapping`` (plain,
+    with deal products, or ``records:``) ``for_import``, else ``load_mapping``."""
+    from concord_etl.mapping import load_import_mapping, load_mapping
 
-    return load_mapping(path)
+    return load_import_mapping(path) if for_import else load_mapping(path)
 
 
 # -- runs: logging, quiet, json ------------------------------------------------------------------
@@ -313,6 +316,13 @@ class Run:
     def warn(self, text: str) -> None:
         """Something that needs attention, on stderr, always."""
         click.echo(redact(f"warning: {text}"), err=True)
+
+    def follow_up(self, text: str) -> None:
+        """What to do next, after the summary: stdout, or a warning on stderr with --quiet."""
+        if self.quiet:
+            self.warn(text)
+        else:
+            click.echo(text)
 
     def summary(self, data: dict[str, Any], human: Callable[[], str]) -> None:
         """The run's result: logged; JSON on stdout with --json, else ``human()`` unless quiet."""
