@@ -333,8 +333,10 @@ class Run:
             self.say(human())
 
     def connected(self, settings: Any) -> None:
-        """Log where the run connects (never the token) and show the settings' notes."""
-        self.log.add_secret(settings.token)
+        """Log where the run connects (never the token) and show the settings' notes.
+
+        The token needs no ``add_secret``: it is a ``Secret``, registered when it was made, and
+        the run log redacts every registered secret."""
         self.log.event("connect", url=settings.url, profile=settings.profile,
                        url_from=settings.url_source, token_from=settings.token_source)
         for text in settings.notes:
