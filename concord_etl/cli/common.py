@@ -44,6 +44,7 @@ from concord_etl.errors import (
 from concord_etl.redact import install_log_redaction, redact, redact_data
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)   # an existing file argument
 CLOSED_PIPE_EXIT = 141          # 128 + SIGPIPE, what a shell shows for `yes | head`
 F = TypeVar("F", bound=Callable[..., Any])
 RESUME = "rerun the same command to resume"
@@ -260,8 +261,7 @@ def connection_options(func: F) -> F:
 
 def make_client(conn: Connection, run: Run | None = None) -> Any:
     """A ``ConcordClient`` from the options; with ``run``, its requests go to the run log."""
-    from concord_etl.crm.client import ConcordClient
-    from concord_etl.crm.connection import client_options_from_env
+    from concord_etl.crm.connection import client_for
     from concord_etl.settings import load_settings
 
     settings = load_settings(conn.url, token=conn.token, token_file=conn.token_file,
@@ -270,17 +270,17 @@ def make_client(conn: Connection, run: Run | None = None) -> Any:
     if run is not None:
         run.connected(settings)
         observer = run.log.request if run.logging else None
-    client = ConcordClient(settings.url, settings.token,
-                           allow_insecure_http=settings.allow_insecure_http, on_request=observer,
-                           **client_options_from_env())
+    client = client_for(settings, on_request=observer)
     _CLIENTS.append(client)
     return client
 
 
-def load_mapping_file(path: Path) -> Any:
-    from concord_etl.mapping import load_mapping
+def load_mapping_file(path: Path, *, for_import: bool = False) -> Any:
+    """The mapping at ``path``, its loader imported only now: ``load_import_mapping`` (plain,
+    with deal products, or ``records:``) ``for_import``, else ``load_mapping``."""
+    from concord_etl.mapping import load_import_mapping, load_mapping
 
-    return load_mapping(path)
+    return load_import_mapping(path) if for_import else load_mapping(path)
 
 
 # -- runs: logging, quiet, json ------------------------------------------------------------------
@@ -317,6 +317,13 @@ class Run:
         """Something that needs attention, on stderr, always."""
         click.echo(redact(f"warning: {text}"), err=True)
 
+    def follow_up(self, text: str) -> None:
+        """What to do next, after the summary: stdout, or a warning on stderr with --quiet."""
+        if self.quiet:
+            self.warn(text)
+        else:
+            click.echo(text)
+
     def summary(self, data: dict[str, Any], human: Callable[[], str]) -> None:
         """The run's result: logged; JSON on stdout with --json, else ``human()`` unless quiet."""
         self.log.event("run.summary", **data)
@@ -326,8 +333,10 @@ class Run:
             self.say(human())
 
     def connected(self, settings: Any) -> None:
-        """Log where the run connects (never the token) and show the settings' notes."""
-        self.log.add_secret(settings.token)
+        """Log where the run connects (never the token) and show the settings' notes.
+
+        The token needs no ``add_secret``: it is a ``Secret``, registered when it was made, and
+        the run log redacts every registered secret."""
         self.log.event("connect", url=settings.url, profile=settings.profile,
                        url_from=settings.url_source, token_from=settings.token_source)
         for text in settings.notes:

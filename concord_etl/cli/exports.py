@@ -10,6 +10,7 @@ import click
 
 from concord_etl.cli.common import (
     CONTEXT,
+    FILE,
     Connection,
     Run,
     connection_options,
@@ -49,8 +50,8 @@ class RecordCounter:
 @click.argument("resource", type=click.Choice(EXPORTABLE))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output file (.xlsx or .csv); written atomically.")
-@click.option("--mapping", "-m", "mapping_path", type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="Choose, order and rename columns (re-importable).")
+@click.option("--mapping", "-m", "mapping_path", type=FILE,
+              help="Choose, order and rename columns (re-importable).")
 @click.option("--since", help="Only records updated since TIME (ISO date/time, or 30m, 12h, 7d, 2w).")
 @click.option("--query", "query", help="Search term, or field:value;field:value.")
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]),
@@ -96,7 +97,7 @@ def export_command(
 
 
 @click.command("report", context_settings=CONTEXT)
-@click.argument("report_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("report_file", type=FILE)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here instead of the report's own output name.")
 @click.option("--full", is_flag=True, help="Ignore the stored watermarks: export everything.")

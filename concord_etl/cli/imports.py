@@ -10,16 +10,16 @@ import click
 
 from concord_etl.cli.common import (
     CONTEXT,
+    FILE,
     Connection,
     Run,
     connection_options,
     handle_errors,
+    load_mapping_file,
     make_client,
     run_options,
     summary_table,
 )
-
-FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 class ProgressBar:
@@ -81,7 +81,7 @@ def import_command(
 
     if plan_path and not dry_run:
         raise click.UsageError("--plan goes with --dry-run")
-    mapping = load_import_mapping(mapping_path)
+    mapping = load_mapping_file(mapping_path, for_import=True)
     journal = journal_path or default_journal_path(file, mapping)
     if restart and journal.exists() and not yes and sys.stdin.isatty():
         click.confirm(
@@ -102,12 +102,6 @@ def import_command(
     sys.exit(summary.exit_code)
 
 
-def load_import_mapping(path: Path) -> Any:
-    from concord_etl.mapping import load_import_mapping as load
-
-    return load(path)
-
-
 def render_import_summary(summary: Any, run: Run) -> None:
     data = summary.as_dict()
     run.summary(data, lambda: import_table(summary, data))
@@ -117,10 +111,7 @@ def render_import_summary(summary: Any, run: Run) -> None:
         what = "record(s)" if data.get("records") or data.get("products") else "row(s)"
         message = (f"{bad} {what} need attention: fix them in {data['results']} and import "
                    "that file again with the same mapping.")
-        if run.quiet:
-            run.warn(message)
-        else:
-            click.echo(message)
+        run.follow_up(message)
 
 
 def import_table(summary: Any, data: dict[str, Any]) -> str:
@@ -189,7 +180,7 @@ def validate_command(
     """Check FILE against the mapping without writing anything to the CRM."""
     from concord_etl.validate.file import validate_file
 
-    mapping = load_import_mapping(mapping_path)
+    mapping = load_mapping_file(mapping_path, for_import=True)
     client = make_client(conn, run) if online else None
     summary = validate_file(file, mapping, client=client, results_path=results_path, sheet=sheet)
     data = summary.as_dict()

@@ -10,16 +10,17 @@ import click
 
 from concord_etl.cli.common import (
     CONTEXT,
+    FILE,
     Connection,
     Run,
     connection_options,
     handle_errors,
+    load_mapping_file,
     make_client,
     run_options,
     summary_table,
 )
 
-FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 SHOWN = ("deleted", "reverted", "unchanged", "duplicate", "conflict", "missing", "failed")
 DRY_WORDS = {"deleted": "would delete", "reverted": "would revert"}
 
@@ -79,9 +80,8 @@ def revert_command(
     since the import are reported as conflicts and left alone (--force overwrites them).
     Resumable; a second run writes nothing."""
     from concord_etl.load.revert import RevertOptions, revert_import
-    from concord_etl.mapping import load_import_mapping
 
-    mapping = load_import_mapping(mapping_path)
+    mapping = load_mapping_file(mapping_path, for_import=True)
     client = make_client(conn, run)
     options = RevertOptions(journal_path=journal_path, dry_run=dry_run, force=force,
                             results_path=results_path, concurrency=concurrency)
@@ -117,10 +117,7 @@ def render_revert_summary(summary: Any, run: Run) -> None:
     if data.get("conflict") and not data.get("dry_run") and not run.as_json:
         message = ("Conflicting fields were left as they are (see _errors); rerun with --force "
                    "to set them back anyway.")
-        if run.quiet:
-            run.warn(message)
-        else:
-            click.echo(message)
+        run.follow_up(message)
 
 
 def revert_table(data: dict[str, Any]) -> str:

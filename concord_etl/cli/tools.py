@@ -8,6 +8,7 @@ import click
 
 from concord_etl.cli.common import (
     CONTEXT,
+    FILE,
     Connection,
     Run,
     connection_options,
@@ -71,7 +72,7 @@ def mapping_group() -> None:
 
 
 @mapping_group.command("init", context_settings=CONTEXT)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=FILE)
 @click.option("--resource", "-r", required=True, type=click.Choice(RESOURCES))
 @click.option("--sheet", help="Sheet name (Excel).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),

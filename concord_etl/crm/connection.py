@@ -10,9 +10,9 @@ from typing import Any
 
 from concord_etl.crm.client import ConcordClient, RetryPolicy
 from concord_etl.errors import ConfigError
-from concord_etl.settings import Secret, load_settings
+from concord_etl.settings import Secret, Settings, load_settings
 
-__all__ = ["ENV_LIMITS", "client_options_from_env", "connect", "usage"]
+__all__ = ["ENV_LIMITS", "client_for", "client_options_from_env", "connect", "usage"]
 
 ENV_LIMITS = {
     "CONCORD_REQUEST_DEADLINE": "deadline",
@@ -70,6 +70,13 @@ def connect(
         url, token=token, token_file=token_file, profile=profile,
         allow_insecure_http=allow_insecure_http,
     )
+    return client_for(settings, **client_options)
+
+
+def client_for(settings: Settings, **client_options: Any) -> ConcordClient:
+    """A client for already-loaded ``settings``: ``client_options`` go to
+    :class:`ConcordClient`, over the limits the environment sets
+    (:func:`client_options_from_env`)."""
     options = {**client_options_from_env(), **client_options}
     return ConcordClient(
         settings.url, settings.token, allow_insecure_http=settings.allow_insecure_http,

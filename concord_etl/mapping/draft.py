@@ -34,7 +34,14 @@ from concord_etl.mapping.model import (
     OPTION_TYPES,
     RESOURCES,
 )
-from concord_etl.mapping.shapes import Shape, is_a_list, separator_in, shape_of, texts_of
+from concord_etl.mapping.shapes import (
+    Shape,
+    is_a_list,
+    separator_in,
+    shape_of,
+    split_parts,
+    texts_of,
+)
 
 DATE_FORMATS = (
     "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%d/%m/%y",
@@ -322,7 +329,7 @@ def _propose_options(column: _Column, spec: FieldSpec, texts: list[str]) -> None
         known = {label.casefold() for label in labels}
         best = None
         for sep in (";", "|", ","):
-            parts = [p.strip().casefold() for t in texts for p in t.split(sep) if p.strip()]
+            parts = [p.casefold() for p in split_parts(texts, sep)]
             if sep in "".join(texts) and parts and all(p in known for p in parts):
                 best = sep
                 break

@@ -246,10 +246,6 @@ def _numbered(key: str) -> tuple[str, int | None]:
     return (found.group(1), int(found.group(2))) if found else (key, None)
 
 
-def _ordinal(number: int | None) -> str:
-    return {1: "first", 2: "second", 3: "third"}.get(number or 0, f"no. {number}")
-
-
 def _what(spec: FieldSpec) -> str:
     kind = "custom field" if spec.custom else "field"
     return f"Concord's {kind} {spec.label!r} ({spec.attribute})" if spec.label != spec.attribute \

@@ -77,10 +77,7 @@ def _build(document: Document, path: Path | None) -> Mapping:
     version = _version(rules, top["version"])
     resource = rules.choice(top["resource"], ("resource",), RESOURCES, "resource")
     source = _source(rules, top.get("source"))
-    columns = _columns(rules, top["columns"])
-    match = _match(rules, top.get("match"), columns)
-    defaults = _defaults(rules, top.get("defaults"))
-    _fallbacks(rules, columns, defaults)
+    columns, match, defaults = _columns_match_defaults(rules, top, ())
     return Mapping(
         resource=resource,
         columns=columns,
@@ -91,6 +88,21 @@ def _build(document: Document, path: Path | None) -> Mapping:
         path=path,
         digest=mapping_digest(data),
     )
+
+
+def _columns_match_defaults(
+    rules: DocumentChecker, obj: AbcMapping[str, Any], prefix: KeyPath
+) -> tuple[tuple[ColumnSpec, ...], MatchSpec, MappingProxyType]:
+    """``columns:``, ``match:`` and ``defaults:`` of one mapping body, checked together.
+
+    Shared by a plain mapping (``prefix=()``) and each record of a ``records:`` mapping
+    (``prefix=("records", name)``), so errors name the full key path.
+    """
+    columns = _columns(rules, obj["columns"], (*prefix, "columns"))
+    match = _match(rules, obj.get("match"), columns, (*prefix, "match"))
+    defaults = _defaults(rules, obj.get("defaults"), (*prefix, "defaults"))
+    _fallbacks(rules, columns, defaults, prefix)
+    return columns, match, defaults
 
 
 def _version(rules: DocumentChecker, value: Any) -> int:
@@ -241,13 +253,14 @@ def _defaults(rules: DocumentChecker, value: Any, key: KeyPath = ("defaults",)
 
 
 def _fallbacks(
-    rules: DocumentChecker, columns: tuple[ColumnSpec, ...], defaults: MappingProxyType
+    rules: DocumentChecker, columns: tuple[ColumnSpec, ...], defaults: MappingProxyType,
+    prefix: KeyPath = (),
 ) -> None:
     """``when_not_found: default`` needs a default for its field."""
     for spec in columns:
         lookup = spec.lookup
         if lookup is not None and lookup.when_not_found == "default" and spec.field not in defaults:
-            key: KeyPath = ("columns", spec.column, "lookup", "when_not_found")
+            key: KeyPath = (*prefix, "columns", spec.column, "lookup", "when_not_found")
             message = (
                 f"when_not_found: default needs a value for {spec.field!r} under `defaults:` "
                 f"(for example `defaults: {{{spec.field}: ...}}`)"

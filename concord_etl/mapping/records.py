@@ -30,8 +30,8 @@ from concord_etl.mapping.document import Document, DocumentChecker, KeyPath, rea
 from concord_etl.mapping.loader import (
     _build,
     _columns,
+    _columns_match_defaults,
     _defaults,
-    _match,
     _source,
     _version,
     mapping_digest,
@@ -137,9 +137,7 @@ def _record_mapping(rules: DocumentChecker, item: Any, key: KeyPath, source: Any
     obj = rules.mapping(item, key, "a record: resource, match, columns, defaults, link")
     rules.keys(obj, key, RECORD_KEYS, required=("resource", "columns"))
     resource = rules.choice(obj["resource"], (*key, "resource"), RESOURCES, "resource")
-    columns = _columns(rules, obj["columns"], (*key, "columns"))
-    match = _match(rules, obj.get("match"), columns, (*key, "match"))
-    defaults = _defaults(rules, obj.get("defaults"), (*key, "defaults"))
+    columns, match, defaults = _columns_match_defaults(rules, obj, key)
     products = None
     if obj.get("products") is not None:
         products = _products(rules, obj["products"], (*key, "products"), resource)

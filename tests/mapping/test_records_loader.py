@@ -103,6 +103,25 @@ def test_records_errors_name_key_and_line(tmp_path: Path, text: str, expected: s
     assert expected in str(refused(tmp_path, text))
 
 
+def test_a_record_lookup_falling_back_to_default_needs_the_default(tmp_path: Path) -> None:
+    """As in a plain mapping: `when_not_found: default` without a `defaults:` entry is refused."""
+    text = (
+        "version: 1\n"
+        "records:\n"
+        "  contact:\n"
+        "    resource: contacts\n"
+        "    columns:\n"
+        "      Email: email\n"
+        "      Owner: {field: user_id, lookup: {resource: users, when_not_found: default}}\n"
+    )
+    error = refused(tmp_path, text)
+    assert error.key == "records.contact.columns.Owner.lookup.when_not_found"
+    assert error.line == 7
+    assert "when_not_found: default needs a value for 'user_id'" in str(error)
+    fixed = text + "    defaults: {user_id: 7}\n"
+    assert isinstance(load_import_mapping(write(tmp_path, fixed)), RecordsMapping)
+
+
 DEALS = """\
 version: 1
 resource: deals
