@@ -32,6 +32,7 @@ from concord_etl.mapping.loader import (
     _columns,
     _columns_match_defaults,
     _defaults,
+    _fallbacks,
     _source,
     _version,
     mapping_digest,
@@ -240,6 +241,7 @@ def _products(rules: DocumentChecker, value: Any, key: KeyPath, resource: str) -
         if name == "discount_type" and default not in DISCOUNT_TYPES:
             message = f"discount_type is one of {', '.join(DISCOUNT_TYPES)}, got {default!r}"
             raise rules.error(item_key, message)
+    _fallbacks(rules, columns, defaults, key)
     tax_type = None
     if obj.get("tax_type") is not None:
         tax_type = rules.choice(obj["tax_type"], (*key, "tax_type"), TAX_TYPES, "tax_type")

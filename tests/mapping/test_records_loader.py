@@ -155,6 +155,8 @@ def test_a_deals_mapping_may_carry_line_items(tmp_path: Path) -> None:
     (("discount_type: percent", "discount_type: half"), "fixed, percent"),
     (("by: sku}", "by: sku, create_missing: true}"), "cannot be created from a cell value"),
     (("tax_type: no_tax", "tax_type: none"), "unknown tax_type"),
+    (("by: sku}", "by: sku, when_not_found: default}"),
+     "when_not_found: default needs a value for 'product_id'"),
 ])
 def test_line_items_are_checked(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     text = DEALS.replace(*change)
