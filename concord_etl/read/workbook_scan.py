@@ -28,6 +28,7 @@ from pathlib import Path
 from xml.etree.ElementTree import iterparse
 
 from concord_etl.errors import InputError
+from concord_etl.output.sheet_xml import column_letter
 
 __all__ = ["ErrorCell", "Limits", "SheetScan", "check_package", "column_number", "scan_sheet"]
 
@@ -95,11 +96,8 @@ def column_number(letters: str | bytes) -> int:
 
 
 def column_letters(number: int) -> str:
-    letters = ""
-    while number:
-        number, rem = divmod(number - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    """1-based column number → spreadsheet letters (1 → A, 27 → AA)."""
+    return column_letter(number - 1)
 
 
 def check_package(path: Path, limits: Limits) -> None:
