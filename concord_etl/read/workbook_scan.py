@@ -130,9 +130,10 @@ def scan_sheet(path: Path, fmt: str, sheet: str, limits: Limits) -> SheetScan:
                     scan = _scan_xlsx(package, part, precise=None)
                 except _Rescan:
                     scan = _scan_xlsx(package, part, precise=True)
-                controls, quotes = _strings_flags(package)
-                scan.controls = scan.controls or controls
-                scan.quotes = scan.quotes or quotes
+                if not (scan.controls and scan.quotes):   # else the strings cannot add one
+                    controls, quotes = _strings_flags(package)
+                    scan.controls = scan.controls or controls
+                    scan.quotes = scan.quotes or quotes
             elif fmt == "ods":
                 scan = _scan_ods(package, sheet)
                 scan.controls = False          # XML 1.0 cannot hold them: nothing to remove
@@ -203,7 +204,7 @@ def _scan_xlsx(package: zipfile.ZipFile, part: str, *, precise: bool | None) -> 
             if found and found.group(3):
                 declared = (int(found.group(4)), column_number(found.group(3)))
         _error_cells(block, scan.error_cells)
-        if not scan.controls and _ANY_ESCAPE.search(block) and _CONTROL_ESCAPE.search(block):
+        if not scan.controls and _has_control_escape(block):
             scan.controls = True
         if not scan.quotes and _starts_with_quote(block):     # inline strings
             scan.quotes = True
@@ -229,9 +230,10 @@ def _scan_xlsx(package: zipfile.ZipFile, part: str, *, precise: bool | None) -> 
 
 def _error_cells(block: bytes, found: list[ErrorCell]) -> None:
     """``t="e"`` cells of a block (found by a plain search: they are rare)."""
-    if _ANY_ERROR_CELL.search(block) is None:
+    first = _ANY_ERROR_CELL.search(block)
+    if first is None:
         return
-    at = block.find(b't="e"')
+    at = first.start()
     while at >= 0:
         start = block.rfind(b"<c ", 0, at)
         match = _ERROR_CELL.match(block, start) if start >= 0 else None
@@ -251,12 +253,16 @@ def _strings_flags(package: zipfile.ZipFile) -> tuple[bool, bool]:
         return False, False
     controls = quotes = False
     for block in _blocks(package, info):
-        controls = controls or (_ANY_ESCAPE.search(block) is not None
-                                and _CONTROL_ESCAPE.search(block) is not None)
+        controls = controls or _has_control_escape(block)
         quotes = quotes or _starts_with_quote(block)
         if controls and quotes:
             break
     return controls, quotes
+
+
+def _has_control_escape(block: bytes) -> bool:
+    """A control character's ``_xHHHH_`` escape (the cheap ``_x00`` search first)."""
+    return _ANY_ESCAPE.search(block) is not None and _CONTROL_ESCAPE.search(block) is not None
 
 
 def _starts_with_quote(block: bytes) -> bool:
