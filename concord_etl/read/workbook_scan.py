@@ -114,8 +114,9 @@ def check_package(path: Path, limits: Limits) -> None:
             f"{path}: the workbook unpacks to {_mb(total)}, more than the "
             f"{_mb(limits.max_unpacked)} this tool reads from a workbook (a compressed "
             "bomb, or a very large file)")
-        raise _hinted(InputError(message, path=str(path)),
-                      "save the sheet as CSV (read as a stream, without this limit) or split it")
+        raise InputError(
+            message, path=str(path),
+            hint="save the sheet as CSV (read as a stream, without this limit) or split it")
 
 
 def scan_sheet(path: Path, fmt: str, sheet: str, limits: Limits) -> SheetScan:
@@ -153,14 +154,9 @@ def too_many_cells(path: Path, sheet: str, rows: int, columns: int, limits: Limi
         f"{path}, sheet {sheet!r}: the used range spans {rows:,} rows × {columns:,} columns "
         f"({rows * columns:,} cells), more than the {limits.max_cells:,} this tool reads "
         "from one sheet")
-    return _hinted(InputError(message, path=str(path), sheet=sheet),
-                   "delete stray cells far from the data (Ctrl+End shows the last used cell) "
-                   "or save the sheet as CSV")
-
-
-def _hinted(error: InputError, hint: str) -> InputError:
-    error.hint = hint  # type: ignore[attr-defined]
-    return error
+    return InputError(message, path=str(path), sheet=sheet,
+                      hint="delete stray cells far from the data (Ctrl+End shows the last used "
+                           "cell) or save the sheet as CSV")
 
 
 # -- XLSX ------------------------------------------------------------------------------------
