@@ -77,9 +77,12 @@ class ConcordError(Exception):
     """Root of every error concord-etl raises on purpose; its message is always redacted."""
 
     exit_code = 1
+    hint: str | None = None     # what to do about it; the CLI prints it after the error
 
-    def __init__(self, *args: Any) -> None:
+    def __init__(self, *args: Any, hint: str | None = None) -> None:
         super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+        if hint is not None:
+            self.hint = hint
 
 
 # -- fix the input and rerun (nothing was sent) ----------------------------------------------
@@ -106,12 +109,13 @@ class InputError(UsageError):
         sheet: str | None = None,
         row: int | None = None,
         column: str | None = None,
+        hint: str | None = None,
     ) -> None:
         self.path = path
         self.sheet = sheet
         self.row = row
         self.column = column
-        super().__init__(message)
+        super().__init__(message, hint=hint)
 
 
 class MappingError(UsageError):

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from concord_etl.crm.fields import FieldSpec
-from concord_etl.crm.pages import Record, iter_records, timestamp
 from concord_etl.export.exporter import ExportColumn, Progress, SheetJob
 
 if TYPE_CHECKING:
@@ -47,31 +46,22 @@ def line_columns() -> list[ExportColumn]:
 class DealProductsJob(SheetJob):
     """A sheet of deal line items; ``records`` counts the lines written."""
 
-    lines: int = 0
-
-    def records_iter(self, client: ConcordClient, progress: Progress | None = None
-                     ) -> Iterator[Record]:
-        for deal in iter_records(client, "deals", since=self.since, query=self.query):
-            updated = timestamp(deal.get("updated_at"))
-            if self.skip and updated is not None and updated == self.since \
-                    and deal.get("id") in self.skip:
-                continue
-            self._note(deal, updated)
-            if progress is not None:
-                progress(1)
-            yield deal
+    @property
+    def listed_resource(self) -> str:
+        return "deals"
 
     def rows(self, client: ConcordClient, *, csv: bool = False,
              progress: Progress | None = None) -> Iterator[list[Any]]:
+        lines = 0
         for deal in self.records_iter(client, progress):
             if deal.get("products_count") == 0:
                 continue
             billable = client.get_object(f"deals/{deal['id']}/billable")
             for line in billable.get("products") or ():
                 record = {**line, "deal_id": deal.get("id"), "deal": deal.get("name")}
-                self.lines += 1
+                lines += 1
                 yield [column.value(record, csv=csv) for column in self.columns]
-        self.records = self.lines
+        self.records = lines
 
 
 def products_job(name: str, *, since: Any = None, query: str | None = None,

@@ -196,9 +196,14 @@ class SheetJob:
     def relations(self) -> list[str]:
         return [c.spec.attribute for c in self.columns if c.spec.type == "Association"]
 
+    @property
+    def listed_resource(self) -> str:
+        """The CRM resource whose records this sheet is made of (a line sheet lists its hosts)."""
+        return self.resource
+
     def records_iter(self, client: ConcordClient, progress: Progress | None = None) -> Iterator[Record]:
-        for record in iter_records(client, self.resource, since=self.since, query=self.query,
-                                   relations=self.relations):
+        for record in iter_records(client, self.listed_resource, since=self.since,
+                                   query=self.query, relations=self.relations):
             updated = timestamp(record.get("updated_at"))
             if self.skip and updated is not None and updated == self.since \
                     and record.get("id") in self.skip:

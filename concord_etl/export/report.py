@@ -46,7 +46,7 @@ from concord_etl.export.report_file import (
 )
 from concord_etl.export.report_state import ReportState, RunLock, Watermark, state_path
 from concord_etl.export.totals import NUMERIC_TYPES, Totals
-from concord_etl.output.paths import check_distinct
+from concord_etl.output.paths import check_distinct, same_file
 from concord_etl.output.xlsx_template import TemplateWorkbookWriter
 from concord_etl.output.xlsx_writer import WorkbookWriter
 
@@ -157,7 +157,7 @@ def run_report(
                     **{f"the mapping of sheet {s.name!r}": s.mapping.path
                        for s in report.sheets if s.mapping is not None}})
     check_output(target)
-    if report.template is not None and _same_file(target, report.template):
+    if report.template is not None and same_file(target, report.template):
         msg = f"the output {target} is the template itself; write the report somewhere else"
         raise MappingError(msg, path=str(report.path), key="output")
     summary = ReportSummary(output=str(target))
@@ -206,13 +206,6 @@ def run_report(
     summary.requests = int(getattr(stats, "requests", 0) or 0)
     summary.elapsed_s = time.monotonic() - started
     return summary
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
 
 
 def _advance(state: ReportState, report: ReportDef, jobs: list[SheetJob], now: datetime,

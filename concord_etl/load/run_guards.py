@@ -23,8 +23,7 @@ def write_failed(exc: OSError | sqlite3.Error, sent: int, summary: Any) -> Write
     message = (f"{what}, after {sent} write(s) to the CRM; the journal knows what was sent "
                "(rows whose answer could not be recorded are checked in the CRM before "
                "anything is sent again)")
-    error = WriteFailed(message)
-    error.hint = "free some space, then rerun the same command to resume"  # type: ignore[attr-defined]
+    error = WriteFailed(message, hint="free some space, then rerun the same command to resume")
     error.summary = summary  # type: ignore[attr-defined]
     return error
 

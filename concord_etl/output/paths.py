@@ -53,16 +53,13 @@ def check_distinct(
             if same_file(out_path, in_path):
                 message = (f"{out_name} {out_path} is {in_name}: writing it would destroy "
                            f"{in_name}")
-                error = ConfigError(message)
-                error.hint = f"choose another file for {out_name}; nothing was sent"  # type: ignore[attr-defined]
-                raise error
+                raise ConfigError(message,
+                                  hint=f"choose another file for {out_name}; nothing was sent")
     for i, (name, path) in enumerate(given_outputs):
         for other_name, other in given_outputs[i + 1:]:
             if same_file(path, other):
                 message = f"{name} and {other_name} are the same file ({path})"
-                error = ConfigError(message)
-                error.hint = "give each its own file; nothing was sent"  # type: ignore[attr-defined]
-                raise error
+                raise ConfigError(message, hint="give each its own file; nothing was sent")
 
 
 def check_writable(output: str | os.PathLike[str]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from concord_etl.output.columns import ColumnDef
-from concord_etl.output.results import FLAGGED, META_COLUMNS, ResultsWriter
+from concord_etl.output.results import FLAGGED, ResultsWriter
 
 
 def record_columns(name: str, *, products: bool = False) -> tuple[str, ...]:
@@ -49,9 +49,6 @@ class RecordResultsWriter(ResultsWriter):
         self.meta_columns = ("_row", *cells, "_errors", "_warnings")
         self._width = len(cells)
         super().__init__(path, input_columns, **options)
-
-    def _is_meta(self, column: str) -> bool:
-        return column in META_COLUMNS or column in self.meta_columns
 
     def _check_action(self, row_no: int, action: Any) -> None:
         if not isinstance(action, tuple) or len(action) != self._width:

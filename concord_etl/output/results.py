@@ -25,7 +25,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -174,35 +174,6 @@ class ResultsWriter:
         self._buffer.append(entry)
         if len(self._buffer) >= self._chunk_rows:
             self._spill()
-
-    def add_rows(
-        self,
-        row_nos: Sequence[int],
-        actions: Sequence[str],
-        errors: Sequence[Sequence[str]],
-        warnings: Sequence[Sequence[str]],
-        cells: Iterable[Sequence[Any]],
-    ) -> None:
-        """``add`` for many rows without an id: ``cells`` are the rows' raw values in
-        ``input_columns`` order, ``None`` where empty (as ``read.inputs.raw_rows`` gives them)."""
-        if self._closed:
-            msg = f"results file {self.path} is already closed"
-            raise RuntimeError(msg)
-        keep = None if len(self._keep) == self._n_all else self._keep
-        buffer = self._buffer
-        for row_no, action, errs, warns, values in zip(row_nos, actions, errors, warnings, cells,
-                                                       strict=True):
-            if len(values) != self._n_all:
-                msg = f"raw row has {len(values)} values for {self._n_all} input columns"
-                raise ValueError(msg)
-            kept = tuple(values) if keep is None else tuple(values[i] for i in keep)
-            buffer.append((int(row_no), self._seq, action, None, tuple(redact(e) for e in errs),
-                           tuple(redact(w) for w in warns), kept))
-            self._seq += 1
-            self.counts[action] += 1
-            if len(buffer) >= self._chunk_rows:
-                self._spill()
-                buffer = self._buffer
 
     def add_block(
         self,

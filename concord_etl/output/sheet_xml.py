@@ -40,7 +40,7 @@ class CellStyleIds:
 
 
 def column_letter(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
+    """0-based column index → spreadsheet letters (0 → A, 25 → Z, 26 → AA)."""
     letters = ""
     index += 1
     while index:

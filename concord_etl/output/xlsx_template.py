@@ -65,6 +65,8 @@ from concord_etl.output.xlsx_writer import (
     EXCEL_MAX_ROWS,
     Row,
     SheetStats,
+    check_chart,
+    check_max_rows,
     column_width,
     sanitise_sheet_name,
 )
@@ -97,9 +99,7 @@ class TemplateWorkbookWriter:
     def __init__(self, path: str | os.PathLike[str], template: str | os.PathLike[str], *,
                  max_rows_per_sheet: int = EXCEL_MAX_ROWS, sample_rows: int = 200,
                  min_width: float = 8.0, max_width: float = 60.0) -> None:
-        if max_rows_per_sheet < 2:
-            msg = f"max_rows_per_sheet must be at least 2 (header + 1 row), got {max_rows_per_sheet}"
-            raise ValueError(msg)
+        check_max_rows(max_rows_per_sheet)
         self.path = Path(path)
         self.template = Path(template)
         self.max_rows_per_sheet = min(max_rows_per_sheet, EXCEL_MAX_ROWS)
@@ -207,12 +207,7 @@ class TemplateWorkbookWriter:
                         values: Sequence[float], *, chart: Literal["bar", "column", "pie"] = "bar",
                         value_label: str = "Value", category_label: str = "Category") -> str:
         """A table (category, value) and a native chart of it, as ``WorkbookWriter``'s."""
-        if chart not in ("bar", "column", "pie"):
-            msg = f"sheet {name!r}: chart must be bar, column or pie, got {chart!r}"
-            raise ValueError(msg)
-        if len(categories) != len(values):
-            msg = f"sheet {name!r}: {len(categories)} categories but {len(values)} values"
-            raise ValueError(msg)
+        check_chart(name, chart, categories, values)
         final = self._name(name)
         rows = [(str(c), v) for c, v in zip(categories, values, strict=True)]
         self._later.append(lambda wb: write_chart_sheet(

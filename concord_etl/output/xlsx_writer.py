@@ -78,6 +78,23 @@ def sanitise_sheet_name(name: str, taken: Iterable[str] = ()) -> str:
     return candidate
 
 
+def check_max_rows(max_rows_per_sheet: int) -> None:
+    """A sheet holds the header and at least one row (``WorkbookWriter`` and the template's)."""
+    if max_rows_per_sheet < 2:
+        msg = f"max_rows_per_sheet must be at least 2 (header + 1 row), got {max_rows_per_sheet}"
+        raise ValueError(msg)
+
+
+def check_chart(name: str, chart: str, categories: Sequence[str], values: Sequence[float]) -> None:
+    """A chart sheet's kind is known and it has one value per category."""
+    if chart not in ("bar", "column", "pie"):
+        msg = f"sheet {name!r}: chart must be bar, column or pie, got {chart!r}"
+        raise ValueError(msg)
+    if len(categories) != len(values):
+        msg = f"sheet {name!r}: {len(categories)} categories but {len(values)} values"
+        raise ValueError(msg)
+
+
 class WorkbookWriter:
     """Write an XLSX workbook sheet by sheet, atomically (temp file beside ``path`` + rename).
 
@@ -97,9 +114,7 @@ class WorkbookWriter:
         max_width: float = 60.0,
         highlight_fill: str = HIGHLIGHT_FILL,
     ) -> None:
-        if max_rows_per_sheet < 2:
-            msg = f"max_rows_per_sheet must be at least 2 (header + 1 row), got {max_rows_per_sheet}"
-            raise ValueError(msg)
+        check_max_rows(max_rows_per_sheet)
         self.path = Path(path)
         self.max_rows_per_sheet = min(max_rows_per_sheet, EXCEL_MAX_ROWS)
         self.sample_rows = sample_rows
@@ -276,12 +291,7 @@ class WorkbookWriter:
         category_label: str = "Category",
     ) -> str:
         """A data table (category, value) plus a native Excel chart beside it; the sheet name."""
-        if chart not in ("bar", "column", "pie"):
-            msg = f"sheet {name!r}: chart must be bar, column or pie, got {chart!r}"
-            raise ValueError(msg)
-        if len(categories) != len(values):
-            msg = f"sheet {name!r}: {len(categories)} categories but {len(values)} values"
-            raise ValueError(msg)
+        check_chart(name, chart, categories, values)
         columns = [ColumnDef(category_label), ColumnDef(value_label, "number")]
         rows = [(str(c), _number_or_none(v)) for c, v in zip(categories, values, strict=True)]
         stats = self.add_sheet(name, columns, rows)

@@ -104,10 +104,8 @@ class CsvSource:
             what = f"malformed quoting ({exc})"
             hint = ("a quote inside a quoted field must be doubled (\"\"); fix the line, then "
                     "run again; nothing was sent")
-        error = InputError(f"{location(self.path, None, line)}: {what}", path=str(self.path),
-                           row=line)
-        error.hint = hint  # type: ignore[attr-defined]
-        return error
+        return InputError(f"{location(self.path, None, line)}: {what}", path=str(self.path),
+                          row=line, hint=hint)
 
     def _find_header(self, text: str, header_row: int) -> tuple[list[str], int, int]:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)

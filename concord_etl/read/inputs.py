@@ -53,11 +53,10 @@ def check_problems(table: Table, used: set[str]) -> None:
     if blocking:
         message = f"{location(table.path, table.sheet)}: {_cells(blocking)}"
         first = blocking[0]
-        error = InputError(message, path=str(table.path), sheet=table.sheet, row=first.row,
-                           column=first.column)
-        error.hint = ("fix the formulas or clear those cells in the workbook, save it, and run "  # type: ignore[attr-defined]
-                      "again; nothing was sent")
-        raise error
+        raise InputError(message, path=str(table.path), sheet=table.sheet, row=first.row,
+                         column=first.column,
+                         hint=("fix the formulas or clear those cells in the workbook, save it, "
+                               "and run again; nothing was sent"))
 
 
 def _cells(problems: list[CellProblem]) -> str:

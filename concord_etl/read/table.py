@@ -15,6 +15,7 @@ import pandas as pd
 
 from concord_etl.errors import InputError, InputWarning
 from concord_etl.formula_guard import unneutralise
+from concord_etl.output.sheet_xml import column_letter
 
 ROW_COLUMN = "_row"
 # Columns a results file adds (README: results file): ignored on input, so it re-imports as is.
@@ -159,16 +160,6 @@ def strip_control_characters(frame: pd.DataFrame) -> tuple[int, int, str] | None
         if first is None or row < first[0]:
             first = (row, str(name))
     return None if first is None else (count, first[0], first[1])
-
-
-def column_letter(index: int) -> str:
-    """0-based column index → spreadsheet letters (0 → A, 27 → AB)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def header_text(value: Any) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 from xml.etree.ElementTree import iterparse
 
 from concord_etl.errors import InputError
+from concord_etl.output.sheet_xml import column_letter
 
 __all__ = ["ErrorCell", "Limits", "SheetScan", "check_package", "column_number", "scan_sheet"]
 
@@ -95,11 +96,8 @@ def column_number(letters: str | bytes) -> int:
 
 
 def column_letters(number: int) -> str:
-    letters = ""
-    while number:
-        number, rem = divmod(number - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    """1-based column number → spreadsheet letters (1 → A, 27 → AA)."""
+    return column_letter(number - 1)
 
 
 def check_package(path: Path, limits: Limits) -> None:
@@ -116,8 +114,9 @@ def check_package(path: Path, limits: Limits) -> None:
             f"{path}: the workbook unpacks to {_mb(total)}, more than the "
             f"{_mb(limits.max_unpacked)} this tool reads from a workbook (a compressed "
             "bomb, or a very large file)")
-        raise _hinted(InputError(message, path=str(path)),
-                      "save the sheet as CSV (read as a stream, without this limit) or split it")
+        raise InputError(
+            message, path=str(path),
+            hint="save the sheet as CSV (read as a stream, without this limit) or split it")
 
 
 def scan_sheet(path: Path, fmt: str, sheet: str, limits: Limits) -> SheetScan:
@@ -132,9 +131,10 @@ def scan_sheet(path: Path, fmt: str, sheet: str, limits: Limits) -> SheetScan:
                     scan = _scan_xlsx(package, part, precise=None)
                 except _Rescan:
                     scan = _scan_xlsx(package, part, precise=True)
-                controls, quotes = _strings_flags(package)
-                scan.controls = scan.controls or controls
-                scan.quotes = scan.quotes or quotes
+                if not (scan.controls and scan.quotes):   # else the strings cannot add one
+                    controls, quotes = _strings_flags(package)
+                    scan.controls = scan.controls or controls
+                    scan.quotes = scan.quotes or quotes
             elif fmt == "ods":
                 scan = _scan_ods(package, sheet)
                 scan.controls = False          # XML 1.0 cannot hold them: nothing to remove
@@ -154,14 +154,9 @@ def too_many_cells(path: Path, sheet: str, rows: int, columns: int, limits: Limi
         f"{path}, sheet {sheet!r}: the used range spans {rows:,} rows × {columns:,} columns "
         f"({rows * columns:,} cells), more than the {limits.max_cells:,} this tool reads "
         "from one sheet")
-    return _hinted(InputError(message, path=str(path), sheet=sheet),
-                   "delete stray cells far from the data (Ctrl+End shows the last used cell) "
-                   "or save the sheet as CSV")
-
-
-def _hinted(error: InputError, hint: str) -> InputError:
-    error.hint = hint  # type: ignore[attr-defined]
-    return error
+    return InputError(message, path=str(path), sheet=sheet,
+                      hint="delete stray cells far from the data (Ctrl+End shows the last used "
+                           "cell) or save the sheet as CSV")
 
 
 # -- XLSX ------------------------------------------------------------------------------------
@@ -205,7 +200,7 @@ def _scan_xlsx(package: zipfile.ZipFile, part: str, *, precise: bool | None) -> 
             if found and found.group(3):
                 declared = (int(found.group(4)), column_number(found.group(3)))
         _error_cells(block, scan.error_cells)
-        if not scan.controls and _ANY_ESCAPE.search(block) and _CONTROL_ESCAPE.search(block):
+        if not scan.controls and _has_control_escape(block):
             scan.controls = True
         if not scan.quotes and _starts_with_quote(block):     # inline strings
             scan.quotes = True
@@ -231,9 +226,10 @@ def _scan_xlsx(package: zipfile.ZipFile, part: str, *, precise: bool | None) -> 
 
 def _error_cells(block: bytes, found: list[ErrorCell]) -> None:
     """``t="e"`` cells of a block (found by a plain search: they are rare)."""
-    if _ANY_ERROR_CELL.search(block) is None:
+    first = _ANY_ERROR_CELL.search(block)
+    if first is None:
         return
-    at = block.find(b't="e"')
+    at = first.start()
     while at >= 0:
         start = block.rfind(b"<c ", 0, at)
         match = _ERROR_CELL.match(block, start) if start >= 0 else None
@@ -253,12 +249,16 @@ def _strings_flags(package: zipfile.ZipFile) -> tuple[bool, bool]:
         return False, False
     controls = quotes = False
     for block in _blocks(package, info):
-        controls = controls or (_ANY_ESCAPE.search(block) is not None
-                                and _CONTROL_ESCAPE.search(block) is not None)
+        controls = controls or _has_control_escape(block)
         quotes = quotes or _starts_with_quote(block)
         if controls and quotes:
             break
     return controls, quotes
+
+
+def _has_control_escape(block: bytes) -> bool:
+    """A control character's ``_xHHHH_`` escape (the cheap ``_x00`` search first)."""
+    return _ANY_ESCAPE.search(block) is not None and _CONTROL_ESCAPE.search(block) is not None
 
 
 def _starts_with_quote(block: bytes) -> bool:
