@@ -35,7 +35,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from memory import peak_program  # benchmarks/ is on sys.path
+from bench_sandbox import serving  # benchmarks/ is on sys.path
+from bench_validate import _pick, _row
+from memory import peak_program
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO / "bench-data"
@@ -48,7 +50,6 @@ GOAL_RSS_MB = 1536.0
 GOAL_REQUESTS = 60
 
 TIERS = ["Bronze", "Silver", "Gold", "Platinum"]
-INTERESTS = ["Analytics", "Automation", "Integrations", "Reporting", "Support"]
 OWNERS = ["admin@example.com", "sam@example.com", "alex@example.com"]
 COLUMNS_17: dict[str, Any] = {
     "First Name": "first_name",
@@ -110,10 +111,7 @@ def _generate(path: Path, rows: int, width: int) -> None:
     n = pd.Series(np.arange(rows))
 
     def pick(options: list[str], blank: float = 0.0) -> Any:
-        values = np.asarray(options, dtype=object)[rng.integers(0, len(options), rows)]
-        if blank:
-            values[rng.random(rows) < blank] = None
-        return values
+        return _pick(rng, options, rows, blank)
 
     days = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3650, rows), "D")
     data = {
@@ -192,27 +190,10 @@ def seed_path() -> Path:
 @contextmanager
 def sandbox() -> Any:
     """A sandbox subprocess without a rate limit; yields its URL."""
-    with tempfile.TemporaryDirectory(prefix="bench-commands-") as state:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "concord_etl.sandbox", "--port", "0", "--quiet",
-             "--rate-limit", "100000000", "--token", TOKEN, "--seed", str(seed_path()),
-             "--state", state],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline().strip()
-            if " at http://" not in line:
-                message = f"sandbox did not start: {line!r}"
-                raise RuntimeError(message)
-            yield "http://" + line.rsplit("http://", 1)[1].rstrip("/")
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with tempfile.TemporaryDirectory(prefix="bench-commands-") as state, serving(
+            ["-m", "concord_etl.sandbox", "--port", "0", "--quiet", "--rate-limit", "100000000",
+             "--token", TOKEN, "--seed", str(seed_path()), "--state", state]) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 def run_child(body: str, args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -318,16 +299,6 @@ def measure(width: int, rows: int, repeat: int, url: str) -> list[dict[str, Any]
         _row(f"import_dry_run_{label}_requests", dry["requests"], None, GOAL_REQUESTS,
              ratio=False),
     ]
-
-
-def _row(metric: str, value: float, baseline: float | None, goal: Any, *, ratio: bool = True
-         ) -> dict[str, Any]:
-    return {
-        "metric": metric, "value": round(value, 3),
-        "baseline": None if baseline is None else round(baseline, 3),
-        "ratio": round(value / baseline, 3) if ratio and baseline else None,
-        "goal": goal,
-    }
 
 
 def run(quick: bool = False, widths: tuple[int, ...] = (9, 17)) -> list[dict[str, Any]]:
