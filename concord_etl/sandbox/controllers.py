@@ -168,9 +168,9 @@ def form_fields(app: App, req: Request) -> Response:
 def update_fields(app: App, req: Request) -> Response:
     resource = _resource(req)
     with app.store.lock:
-        row = _find(app, resource, req.params["id"])
+        _find(app, resource, req.params["id"])            # 404 for a missing record
         body = descriptors(app.store, resource, form="update", intent=req.query.get("intent"),
-                           user=req.user, record=row)
+                           user=req.user)
         return Response(200, body, resource=resource.name)
 
 
