@@ -331,7 +331,7 @@ def countries(app: App, req: Request) -> Response:
 
 
 def timezones(app: App, req: Request) -> Response:
-    return Response(200, list(values.timezones()), resource="timezones")
+    return Response(200, list(catalogs.timezones()), resource="timezones")
 
 
 def currencies(app: App, req: Request) -> Response:
