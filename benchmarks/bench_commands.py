@@ -9,7 +9,9 @@ first names — in a 9-column and a 17-column variant:
   alone, without the interpreter start or the pandas import: the strict comparison);
 - ``concord-etl validate FILE --mapping M --online --results R --json``: wall time of the whole
   subprocess (start, imports, reading, validation, lookups, writing every bad row with its
-  reasons), rows/s, the child's peak RSS (``wait4``), and whether every dirty row was reported;
+  reasons), rows/s, the child's own peak RSS (``VmHWM``, written by the child as it exits: not
+  ``wait4``, which on Linux would include this process's peak at fork), and whether every dirty
+  row was reported;
 - ``concord-etl import FILE --mapping M --dry-run --json`` (upsert on e-mail): the same, plus the
   number of requests it made (goal: ≤ 60 against 5,000 contacts).
 
@@ -33,6 +35,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench_sandbox import serving  # benchmarks/ is on sys.path
+from bench_validate import _pick, _row
+from memory import peak_program
+
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO / "bench-data"
 TOKEN = "bench-token"
@@ -44,7 +50,6 @@ GOAL_RSS_MB = 1536.0
 GOAL_REQUESTS = 60
 
 TIERS = ["Bronze", "Silver", "Gold", "Platinum"]
-INTERESTS = ["Analytics", "Automation", "Integrations", "Reporting", "Support"]
 OWNERS = ["admin@example.com", "sam@example.com", "alex@example.com"]
 COLUMNS_17: dict[str, Any] = {
     "First Name": "first_name",
@@ -106,10 +111,7 @@ def _generate(path: Path, rows: int, width: int) -> None:
     n = pd.Series(np.arange(rows))
 
     def pick(options: list[str], blank: float = 0.0) -> Any:
-        values = np.asarray(options, dtype=object)[rng.integers(0, len(options), rows)]
-        if blank:
-            values[rng.random(rows) < blank] = None
-        return values
+        return _pick(rng, options, rows, blank)
 
     days = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3650, rows), "D")
     data = {
@@ -188,42 +190,30 @@ def seed_path() -> Path:
 @contextmanager
 def sandbox() -> Any:
     """A sandbox subprocess without a rate limit; yields its URL."""
-    with tempfile.TemporaryDirectory(prefix="bench-commands-") as state:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "concord_etl.sandbox", "--port", "0", "--quiet",
-             "--rate-limit", "100000000", "--token", TOKEN, "--seed", str(seed_path()),
-             "--state", state],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline().strip()
-            if " at http://" not in line:
-                message = f"sandbox did not start: {line!r}"
-                raise RuntimeError(message)
-            yield "http://" + line.rsplit("http://", 1)[1].rstrip("/")
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with tempfile.TemporaryDirectory(prefix="bench-commands-") as state, serving(
+            ["-m", "concord_etl.sandbox", "--port", "0", "--quiet", "--rate-limit", "100000000",
+             "--token", TOKEN, "--seed", str(seed_path()), "--state", state]) as (host, port):
+        yield f"http://{host}:{port}"
 
 
-def run_child(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run a subprocess; its wall time, peak RSS (MB, from ``wait4``), exit code and stdout."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen(args, cwd=REPO, stdout=out, stderr=subprocess.DEVNULL,
-                                env={**os.environ, **(env or {})})
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        stdout = out.read()
-    return {"seconds": wall, "rss_mb": usage.ru_maxrss / 1024, "code": proc.returncode,
-            "stdout": stdout}
+def run_child(body: str, args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``python -c body ARGS``; its wall time, own peak RSS (MB), exit code and stdout."""
+    with tempfile.TemporaryDirectory(prefix="bench-commands-") as tmp:
+        peak_file = Path(tmp) / "peak.txt"
+        out_file = Path(tmp) / "stdout.txt"
+        with out_file.open("w+") as out:
+            started = time.perf_counter()
+            code = subprocess.call(
+                [sys.executable, "-c", peak_program(body), str(peak_file), *args], cwd=REPO,
+                stdout=out, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+            wall = time.perf_counter() - started
+            out.seek(0)
+            stdout = out.read()
+        if not peak_file.exists():
+            message = f"the child (exit {code}) did not report its peak RSS"
+            raise RuntimeError(message)
+        rss = float(peak_file.read_text(encoding="utf-8"))
+    return {"seconds": wall, "rss_mb": rss, "code": code, "stdout": stdout}
 
 
 READ_CSV = (
@@ -234,17 +224,18 @@ READ_CSV = (
 
 
 def baseline(path: Path) -> dict[str, Any]:
-    child = run_child([sys.executable, "-c", READ_CSV, str(path)])
+    child = run_child(READ_CSV, [str(path)])
     seconds, _rows = child["stdout"].split()
     return {"seconds": float(seconds), "process_s": child["seconds"], "rss_mb": child["rss_mb"]}
 
 
-def cli(*args: str) -> list[str]:
-    """The installed ``concord-etl`` command (what users run), beside this interpreter."""
-    script = Path(sys.executable).with_name("concord-etl")
-    if script.exists():
-        return [str(script), *args]
-    return [sys.executable, "-c", "from concord_etl.cli import main; main()", *args]
+# What the installed ``concord-etl`` command runs (its entry point), in this interpreter.
+CLI = 'from concord_etl.cli import main\nmain(sys.argv[1:], prog_name="concord-etl")'
+
+
+def cli(*args: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run ``concord-etl ARGS`` as a subprocess (see ``run_child``)."""
+    return run_child(CLI, list(args), env)
 
 
 def summary_of(child: dict[str, Any]) -> dict[str, Any]:
@@ -278,10 +269,10 @@ def measure(width: int, rows: int, repeat: int, url: str) -> list[dict[str, Any]
         results = Path(tmp) / "results.csv"
         for _ in range(repeat):        # alternate, so that machine noise hits all alike
             base.append(baseline(path))
-            checks.append(run_child(cli("validate", str(path), "-m", str(mapping), "--online",
-                                        "--results", str(results), "--json"), env))
-            dries.append(run_child(cli("import", str(path), "-m", str(mapping), "--dry-run",
-                                       "--json"), env))
+            checks.append(cli("validate", str(path), "-m", str(mapping), "--online",
+                              "--results", str(results), "--json", env=env))
+            dries.append(cli("import", str(path), "-m", str(mapping), "--dry-run", "--json",
+                             env=env))
         validated = summary_of(checks[-1])
         reported = reported_rows(results)
     dry = summary_of(dries[-1])
@@ -308,16 +299,6 @@ def measure(width: int, rows: int, repeat: int, url: str) -> list[dict[str, Any]
         _row(f"import_dry_run_{label}_requests", dry["requests"], None, GOAL_REQUESTS,
              ratio=False),
     ]
-
-
-def _row(metric: str, value: float, baseline: float | None, goal: Any, *, ratio: bool = True
-         ) -> dict[str, Any]:
-    return {
-        "metric": metric, "value": round(value, 3),
-        "baseline": None if baseline is None else round(baseline, 3),
-        "ratio": round(value / baseline, 3) if ratio and baseline else None,
-        "goal": goal,
-    }
 
 
 def run(quick: bool = False, widths: tuple[int, ...] = (9, 17)) -> list[dict[str, Any]]:

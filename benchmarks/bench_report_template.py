@@ -37,6 +37,7 @@ for entry in (str(REPO), str(HERE)):
         sys.path.insert(0, entry)
 
 from bench_export import contact  # noqa: E402  (benchmarks/ is on sys.path)
+from memory import peak_program  # noqa: E402
 
 from tests.helpers.templates import brand_template  # noqa: E402
 
@@ -44,24 +45,7 @@ TOKEN = "bench-token"
 GOAL_RATIO = 3.0
 SEED = REPO / "concord_etl" / "sandbox" / "seeds" / "demo.json"
 # The child runs the CLI and, as it exits, writes its own peak RSS (MB) to argv[1].
-CHILD = """\
-import atexit, sys
-from pathlib import Path
-
-def peak():
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-atexit.register(lambda: Path(sys.argv[1]).write_text(str(peak())))
-from concord_etl.cli import main
-main(sys.argv[2:], prog_name="concord-etl")
-"""
+CHILD = peak_program('from concord_etl.cli import main\nmain(sys.argv[1:], prog_name="concord-etl")')
 
 
 def write_seed(path: Path, count: int) -> None:

@@ -281,11 +281,13 @@ def _fresh_process(path: Path) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _row(metric: str, value: float, baseline: float | None, goal: float | str | None) -> dict[str, Any]:
-    ratio = round(value / baseline, 3) if baseline else None
+def _row(metric: str, value: float, baseline: float | None, goal: float | str | None, *,
+         ratio: bool = True) -> dict[str, Any]:
+    """A metric row; ``ratio=False`` where value/baseline means nothing (RSS, counts)."""
+    ratio_value = round(value / baseline, 3) if ratio and baseline else None
     return {"metric": metric, "value": round(value, 3),
             "baseline": None if baseline is None else round(baseline, 3),
-            "ratio": ratio, "goal": goal}
+            "ratio": ratio_value, "goal": goal}
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:

@@ -36,3 +36,25 @@ def reset_peak() -> bool:
         return True
     except OSError:
         return False
+
+
+def peak_program(body: str) -> str:
+    """A ``python -c`` program that runs ``body`` and writes the child's own peak RSS as it exits.
+
+    Run it as ``python -c PROGRAM PEAK_FILE ARGS...``: ``body`` sees ``sys.argv[1:] == ARGS``,
+    and at exit the process writes ``peak_rss_mb()`` (MB) to PEAK_FILE. This is how a parent
+    measures a child: ``os.wait4``'s ``ru_maxrss`` would include the parent's own high-water
+    mark at fork on Linux, whereas ``VmHWM`` restarts at exec.
+    """
+    return (
+        "import atexit, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+        "from memory import peak_rss_mb\n"
+        "del sys.path[0]\n"
+        "_peak_file = sys.argv.pop(1)\n"
+        "def _write_peak():\n"
+        "    with open(_peak_file, 'w', encoding='utf-8') as out:\n"
+        "        out.write(str(peak_rss_mb()))\n"
+        "atexit.register(_write_peak)\n"
+        f"{body}\n"
+    )

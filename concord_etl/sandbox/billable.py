@@ -53,7 +53,8 @@ def show(store: Store, deal: Row) -> dict[str, Any]:
 
 
 def count(store: Store, deal_id: int) -> int:
-    return len(lines(store, deal_id))
+    """How many lines a deal has: a plain count, without ``lines``' sort (run per listed deal)."""
+    return sum(1 for r in store.table("billable_products").values() if r["deal_id"] == deal_id)
 
 
 # -- saving ---------------------------------------------------------------------------------

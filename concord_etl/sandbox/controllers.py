@@ -147,16 +147,9 @@ def _check_in_use(app: App, req: Request, resource: Resource, row: Row) -> None:
         raise HttpError(409, {"message": "You cannot delete your own account."})
 
 
-def create_fields(app: App, req: Request) -> Response:
-    resource = _resource(req)
-    with app.store.lock:
-        body = descriptors(app.store, resource, form="create", intent=req.query.get("intent"),
-                           user=req.user)
-        return Response(200, body, resource=resource.name)
-
-
 def form_fields(app: App, req: Request) -> Response:
-    """``/api/fields/{resource}/create|update``: the same descriptors without a record."""
+    """``/api/{resource}/create-fields`` and ``/api/fields/{resource}/create|update``: the
+    descriptors of that form (no record)."""
     resource = _resource(req)
     form = "update" if req.path.rstrip("/").endswith("/update") else "create"
     with app.store.lock:
@@ -168,9 +161,9 @@ def form_fields(app: App, req: Request) -> Response:
 def update_fields(app: App, req: Request) -> Response:
     resource = _resource(req)
     with app.store.lock:
-        row = _find(app, resource, req.params["id"])
+        _find(app, resource, req.params["id"])            # 404 for a missing record
         body = descriptors(app.store, resource, form="update", intent=req.query.get("intent"),
-                           user=req.user, record=row)
+                           user=req.user)
         return Response(200, body, resource=resource.name)
 
 
@@ -331,7 +324,7 @@ def countries(app: App, req: Request) -> Response:
 
 
 def timezones(app: App, req: Request) -> Response:
-    return Response(200, list(values.timezones()), resource="timezones")
+    return Response(200, list(catalogs.timezones()), resource="timezones")
 
 
 def currencies(app: App, req: Request) -> Response:

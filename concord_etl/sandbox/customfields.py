@@ -97,11 +97,6 @@ def definition_json(store: Store, cf: Row) -> dict[str, Any]:
     }
 
 
-def short_definition(cf: Row) -> dict[str, Any]:
-    keys = ("id", "field_type", "resource_name", "field_id", "label", "is_unique")
-    return {k: cf.get(k) for k in keys}
-
-
 # ------------------------------------------------------------------- admin API
 def create_field(store: Store, body: dict[str, Any]) -> Row:
     body = normalize(body)

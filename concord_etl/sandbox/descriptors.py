@@ -78,24 +78,22 @@ _HEADING = {"title": "Associate with records", "message": None, "titleIcon": "Li
 
 
 class View:
-    """What a descriptor request asks: the form (create/update), ``intent``, user, record."""
+    """What a descriptor request asks: the form (create/update), ``intent`` and user."""
 
     def __init__(self, store: Store, resource: Resource, *, form: str, intent: str | None,
-                 user: Row | None, record: Row | None = None) -> None:
+                 user: Row | None) -> None:
         self.store = store
         self.resource = resource
         self.form = form
         self.intent = intent
         self.user = user or {}
-        self.record = record
 
 
 def descriptors(store: Store, resource: Resource, *, form: str = "create",
-                intent: str | None = None, user: Row | None = None,
-                record: Row | None = None) -> list[Descriptor]:
+                intent: str | None = None, user: Row | None = None) -> list[Descriptor]:
     """The bare JSON array Concord answers ``create-fields`` (``form="create"``) or
     ``update-fields`` (``form="update"``) with."""
-    view = View(store, resource, form=form, intent=intent, user=user, record=record)
+    view = View(store, resource, form=form, intent=intent, user=user)
     shown = [f for f in resource.fields if f.listed
              and (f.on_create if form == "create" else f.on_update)]
     builtin = [f for f in shown if f.form not in ("Companies", "Contacts", "Deals")

@@ -10,7 +10,7 @@ from . import billable as bill
 from . import customfields as cfs
 from . import relations as rel
 from . import values
-from .resources import Field, Resource
+from .resources import COMPANIES, CONTACTS, DEALS, Field, Resource
 from .store import Row, Store
 from .validation import ErrorBag, HttpError, check_scalar, is_empty, normalize, required_error
 
@@ -264,11 +264,8 @@ def _check_via(store: Store, plan: Plan, record: Row) -> None:
         raise HttpError(404, {"message": f"No query results for model [{target}] {via_id}"})
 
 
-RESOURCE_MODELS = {
-    "contacts": "Modules\\Contacts\\Models\\Contact",
-    "companies": "Modules\\Contacts\\Models\\Company",
-    "deals": "Modules\\Deals\\Models\\Deal",
-}
+# The resources a note or call can be ``via`` (its ``via_resource`` choices), by name.
+RESOURCE_MODELS = {r.name: r.model for r in (CONTACTS, COMPANIES, DEALS)}
 
 
 def _deal_billable(store: Store, body: Any, record: Row, plan: Plan, creating: bool,

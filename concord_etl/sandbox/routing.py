@@ -52,7 +52,7 @@ ROUTES: tuple[Route, ...] = (
     Route(("associations", "{resource}", "{id}"), {
         "GET": c.associations_show, "PUT": c.associations_attach,
         "POST": c.associations_sync, "DELETE": c.associations_detach}),
-    Route(("{resource}", "create-fields"), {"GET": c.create_fields}),
+    Route(("{resource}", "create-fields"), {"GET": c.form_fields}),
     Route(("{resource}", "search"), {"GET": c.search}),
     Route(("{resource}", "{id}", "update-fields"), {"GET": c.update_fields}),
     Route(("{resource}", "{id}", "billable"), {"GET": c.billable_show, "POST": c.billable_save}),

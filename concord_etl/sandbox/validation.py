@@ -213,23 +213,9 @@ def _enum(label: str, value: Any, field: Field | None) -> tuple[Any, str | None]
     return None, f"The selected {label} is invalid."
 
 
-def _guests(label: str, value: Any, field: Field | None) -> tuple[Any, str | None]:
-    """Activity guests: ``{"users": [ids], "contacts": [ids]}``."""
-    if not isinstance(value, dict) or not set(value) <= {"users", "contacts"}:
-        return None, f"The {label} field must be an array."
-    out: dict[str, list[int]] = {}
-    for name, ids in value.items():
-        items = ids if isinstance(ids, list) else [ids]
-        parsed = [values.parse_int(i) for i in items if not is_empty(i)]
-        if any(i is None for i in parsed):
-            return None, f"The {label} field must be an array."
-        out[name] = [int(i) for i in parsed if i is not None]
-    return out, None
-
-
 _CHECKERS = {
     "Text": _string, "Textarea": _textarea, "Email": _email, "Url": _url, "Domain": _domain,
     "Number": _number, "Numeric": _numeric, "Decimal": _decimal, "Date": _date,
     "DateTime": _datetime, "Boolean": _boolean, "Timezone": _timezone, "ColorSwatch": _color,
-    "Enum": _enum, "Guests": _guests,
+    "Enum": _enum,
 }

@@ -212,11 +212,6 @@ def is_hex_color(value: str) -> bool:
     return _HEX_COLOR.match(value) is not None
 
 
-def timezones() -> tuple[str, ...]:
-    """The zone names Concord accepts (tz ``zone.tab`` + ``UTC``, as PHP lists them)."""
-    return catalogs.timezones()
-
-
 def is_timezone(value: str) -> bool:
     return value in _zone_set()
 
