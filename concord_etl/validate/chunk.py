@@ -137,12 +137,11 @@ class ValidatedChunk:
         """One row's field values in the form sent to the CRM (empty fields left out)."""
         arrays = self._object_arrays()
         out: dict[str, Any] = {}
-        validator = self.validator
-        for name in validator.field_names:
-            feeds = validator.feeds_of(name)
-            value = _combine(feeds, arrays, position)
-            if value is None and name in validator.defaults:
-                value = validator.defaults[name]
+        feeds_of, defaults = self.validator.feeds_of, self.validator.defaults
+        for name in self.validator.field_names:
+            value = _combine(feeds_of(name), arrays, position)
+            if value is None and name in defaults:
+                value = defaults[name]
             if value is not None:
                 out[name] = value
         return out
@@ -150,9 +149,10 @@ class ValidatedChunk:
     def defaulted(self, position: int) -> frozenset[str]:
         """The fields of one row whose value comes from ``defaults:``."""
         arrays = self._object_arrays()
+        feeds_of = self.validator.feeds_of
         names = [
             name for name in self.validator.defaults
-            if _combine(self.validator.feeds_of(name), arrays, position) is None
+            if _combine(feeds_of(name), arrays, position) is None
         ]
         return frozenset(names)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -96,14 +97,24 @@ class Validator:
     frame_checks: dict[str, FrameCheck] = field(default_factory=dict)
     duplicates: Any = None                       # duplicates.DuplicateBook, set by build_validator
 
-    @property
+    # ``feeds`` and the keys of ``defaults`` are fixed once built (``relations`` only replaces
+    # default values), so the two below are computed once: ``ValidatedChunk.record`` reads them
+    # for every row.
+    @cached_property
     def field_names(self) -> tuple[str, ...]:
         names = dict.fromkeys(f.field.attribute for f in self.feeds)
         names.update(dict.fromkeys(self.defaults))
         return tuple(names)
 
+    @cached_property
+    def _feeds_by_field(self) -> dict[str, tuple[Feed, ...]]:
+        by_field: dict[str, list[Feed]] = {}
+        for feed in self.feeds:
+            by_field.setdefault(feed.field.attribute, []).append(feed)
+        return {name: tuple(feeds) for name, feeds in by_field.items()}
+
     def feeds_of(self, field_name: str) -> tuple[Feed, ...]:
-        return tuple(f for f in self.feeds if f.field.attribute == field_name)
+        return self._feeds_by_field.get(field_name, ())
 
     def feed(self, key: str) -> Feed:
         for feed in self.feeds:
