@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from concord_etl.errors import InputError
 from concord_etl.validate.schema import ROW_COLUMN, Feed, Validator
-from concord_etl.validate.transforms import arrow_strings
+from concord_etl.validate.transforms import arrow_strings, object_array
 
 ERROR_COLUMNS = [ROW_COLUMN, "column", "field", "value", "reason"]
 PROBLEM_COLUMNS = ["position", *ERROR_COLUMNS, "severity", "rank"]
@@ -282,17 +282,11 @@ def problem_frame(
         ROW_COLUMN: rows[where] if count else np.zeros(0, dtype=np.int64),
         "column": [column] * count,
         "field": [field_name] * count,
-        "value": _objects(list(values)),
+        "value": object_array(list(values)),
         "reason": list(reasons),
         "severity": [severity] * count,
         "rank": np.full(count, rank, dtype=np.int64),
     })
-
-
-def _objects(items: list[Any]) -> np.ndarray:
-    array = np.empty(len(items), dtype=object)
-    array[:] = items
-    return array
 
 
 def _empty_problems() -> pd.DataFrame:
