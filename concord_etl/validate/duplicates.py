@@ -86,7 +86,6 @@ class DuplicateBook:
         self.folded: dict[int, int] = {}
         self.conflicts: dict[int, str] = {}
         self._conflict_rows = np.zeros(0, dtype=np.int64)
-        self.settled = False
 
     # -- labels -----------------------------------------------------------------------------
     def _columns(self, name: str) -> str:
@@ -205,7 +204,6 @@ class DuplicateBook:
             self._settle_unique(name, values[keep].to_numpy(dtype=object), positions[keep],
                                 rows, same)
         self._conflict_rows = np.asarray(sorted(self.conflicts), dtype=np.int64)
-        self.settled = True
 
     def _settle_key_group(
         self, group: list[int], records: dict[int, dict[str, Any]], rows: np.ndarray,

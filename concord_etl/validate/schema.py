@@ -137,11 +137,6 @@ class Validator:
             if f.column not in have and f.field.attribute not in self.defaults
         ))
 
-    def reset(self) -> None:
-        """Forget what was learnt about the file's duplicates (before another file)."""
-        if self.duplicates is not None:
-            self.duplicates.reset()
-
     # -- preparing a chunk ---------------------------------------------------------------------
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """One text column per feed (typed Excel cells as text, transforms applied, blanks NA),
