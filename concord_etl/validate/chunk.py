@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from concord_etl.errors import InputError
 from concord_etl.validate.schema import ROW_COLUMN, Feed, Validator
-from concord_etl.validate.transforms import arrow_strings, object_array
+from concord_etl.validate.transforms import arrow_strings, object_array, plain
 
 ERROR_COLUMNS = [ROW_COLUMN, "column", "field", "value", "reason"]
 PROBLEM_COLUMNS = ["position", *ERROR_COLUMNS, "severity", "rank"]
@@ -222,20 +222,13 @@ def _combine(feeds: tuple[Feed, ...], arrays: dict[str, np.ndarray], position: i
             if value is None:
                 continue
         if not feed.kind.many:
-            return _plain(value)
+            return plain(value)
         for item in value if isinstance(value, list) else [value]:
             merged = merged if merged is not None else []
-            item = _plain(item)
+            item = plain(item)
             if item not in merged:
                 merged.append(item)
     return merged or None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool, list, dict)):
-        return value
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
 
 
 # -- validating ----------------------------------------------------------------------------------

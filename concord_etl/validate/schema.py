@@ -57,6 +57,7 @@ from concord_etl.validate.transforms import (
     apply_transforms,
     as_text,
     blank_to_na,
+    plain,
     split_full_name,
 )
 
@@ -382,12 +383,7 @@ def _normalised_default(
                 if item not in merged:
                     merged.append(item)
         return merged
-    return _plain(values[0])
-
-
-def _plain(value: Any) -> Any:
-    item = getattr(value, "item", None)
-    return item() if callable(item) and not isinstance(value, str) else value
+    return plain(values[0])
 
 
 def _mapping_path(mapping: Mapping) -> str | None:
