@@ -41,7 +41,11 @@ from concord_etl.validate.choice_types import (
     timezone_type,
 )
 from concord_etl.validate.date_types import date_type
-from concord_etl.validate.declared_fields import check_against_crm, fields_from_mapping
+from concord_etl.validate.declared_fields import (
+    check_against_crm,
+    fields_from_mapping,
+    mapping_path,
+)
 from concord_etl.validate.duplicates import DuplicateBook
 from concord_etl.validate.key_types import association_type, belongs_to_type, tags_type
 from concord_etl.validate.number_types import decimal_type, whole_number_type
@@ -364,7 +368,7 @@ def _normalised_default(
     items = list(value) if isinstance(value, (list, tuple)) else [value]
     if len(items) != 1 and not kind.many:
         message = f"a {field_spec.type} field takes one value, not a list"
-        raise MappingError(message, path=_mapping_path(mapping), key=f"defaults.{name}")
+        raise MappingError(message, path=mapping_path(mapping), key=f"defaults.{name}")
     text = pd.Series([kind.cell_text(item) for item in items], dtype="str")
     parsed = kind.parse(text) if kind.parse is not None else text
     for check in kind.checks:
@@ -373,7 +377,7 @@ def _normalised_default(
         ok = check.test(parsed).to_numpy(dtype=bool)
         for item, good in zip(parsed.tolist(), ok, strict=True):
             if not good:
-                raise MappingError(check.reason(item), path=_mapping_path(mapping),
+                raise MappingError(check.reason(item), path=mapping_path(mapping),
                                    key=f"defaults.{name}")
     values = [kind.to_wire(v) if kind.to_wire else v for v in kind.convert(parsed).tolist()]
     if kind.many:
@@ -384,8 +388,4 @@ def _normalised_default(
                     merged.append(item)
         return merged
     return plain(values[0])
-
-
-def _mapping_path(mapping: Mapping) -> str | None:
-    return str(mapping.path) if mapping.path is not None else None
 
