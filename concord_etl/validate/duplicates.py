@@ -89,8 +89,7 @@ class DuplicateBook:
 
     # -- labels -----------------------------------------------------------------------------
     def _columns(self, name: str) -> str:
-        feeds = self.validator.feeds_of(name)
-        return " / ".join(dict.fromkeys(f.column for f in feeds)) or name
+        return self.validator.column_label(name) or name
 
     @property
     def key_label(self) -> str:

@@ -121,6 +121,10 @@ class Validator:
     def feeds_of(self, field_name: str) -> tuple[Feed, ...]:
         return self._feeds_by_field.get(field_name, ())
 
+    def column_label(self, field_name: str) -> str:
+        """The input columns feeding ``field_name`` as reasons name them ("Mobile / Work")."""
+        return " / ".join(dict.fromkeys(f.column for f in self.feeds_of(field_name)))
+
     def feed(self, key: str) -> Feed:
         for feed in self.feeds:
             if feed.key == key:
@@ -288,7 +292,7 @@ def _required(feeds: list[Feed], mapping: Mapping) -> tuple[Feed, ...]:
         count[feed.field.attribute] = count.get(feed.field.attribute, 0) + 1
     marked: list[Feed] = []
     for feed in feeds:
-        flag = feed.spec.required if feed.spec.required is not None else feed.field.required
+        flag = _declared_required(feed)
         if feed.part == "last":
             flag = False
         needed = bool(flag) and feed.field.attribute not in mapping.defaults
@@ -298,6 +302,11 @@ def _required(feeds: list[Feed], mapping: Mapping) -> tuple[Feed, ...]:
     return tuple(marked)
 
 
+def _declared_required(feed: Feed) -> bool:
+    """Whether the mapping column says its field is required, else whether the field is."""
+    return feed.spec.required if feed.spec.required is not None else feed.field.required
+
+
 def _required_groups(validator: Validator) -> list[FrameCheck]:
     """A required field fed by several columns needs one of them filled."""
     checks: list[FrameCheck] = []
@@ -305,8 +314,7 @@ def _required_groups(validator: Validator) -> list[FrameCheck]:
     for feed in validator.feeds:
         name = feed.field.attribute
         members = validator.feeds_of(name)
-        flags = [f.spec.required if f.spec.required is not None else f.field.required
-                 for f in members]
+        flags = [_declared_required(f) for f in members]
         if name in seen or len(members) < 2 or not any(flags) or name in validator.defaults:
             continue
         seen.add(name)
@@ -315,7 +323,7 @@ def _required_groups(validator: Validator) -> list[FrameCheck]:
         def test(frame: pd.DataFrame, keys: list[str] = keys) -> pd.Series:
             return frame[keys].notna().any(axis=1)
 
-        label = " / ".join(dict.fromkeys(f.column for f in members))
+        label = validator.column_label(name)
 
         def reason(_row: int, label: str = label) -> str:
             return f"{label}: a value is required"
@@ -347,7 +355,7 @@ def _one_value_fields(validator: Validator) -> list[FrameCheck]:
                 agree &= other.isna() | (other == first).fillna(True).astype(bool)
             return agree
 
-        label = " / ".join(dict.fromkeys(f.column for f in members))
+        label = validator.column_label(name)
         order = ", then ".join(dict.fromkeys(f.column for f in members))
 
         def reason(_row: int, label: str = label, order: str = order, name: str = name) -> str:
