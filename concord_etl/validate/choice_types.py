@@ -37,10 +37,6 @@ DEFAULT_TRUE = ("true", "1", "yes", "on")
 DEFAULT_FALSE = ("false", "0", "no", "off")
 
 
-def _category(series: pd.Series) -> pd.Series:
-    return as_category(series)
-
-
 def _split(cell: str, sep: str) -> list[str]:
     return [part.strip() for part in cell.split(sep) if part.strip()]
 
@@ -121,7 +117,7 @@ def option_type(
         ))
     dtype = "object" if multi or open_ended else value_dtype
     return FieldType(
-        name, checks=tuple(checks), parse=_category,
+        name, checks=tuple(checks), parse=as_category,
         convert=convert_per_value(convert_values, dtype), many=multi,
     )
 
@@ -153,7 +149,7 @@ def timezone_type() -> FieldType:
 
 def enum_type(choices: tuple[str, ...]) -> FieldType:
     if not choices:
-        return FieldType("Enum", parse=_category)
+        return FieldType("Enum", parse=as_category)
     return option_type("Enum", ((c, c) for c in choices), value_dtype="str")
 
 
@@ -182,6 +178,6 @@ def boolean_type(
         return cell_text(value)
 
     return FieldType(
-        "Boolean", checks=(CellCheck("yes_no", per_value(judge), reason),), parse=_category,
+        "Boolean", checks=(CellCheck("yes_no", per_value(judge), reason),), parse=as_category,
         convert=convert_per_value(convert_values, "boolean"), cell_text=text_of,
     )

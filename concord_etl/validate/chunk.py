@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from concord_etl.errors import InputError
 from concord_etl.validate.schema import ROW_COLUMN, Feed, Validator
-from concord_etl.validate.transforms import arrow_strings
+from concord_etl.validate.transforms import arrow_strings, object_array, plain
 
 ERROR_COLUMNS = [ROW_COLUMN, "column", "field", "value", "reason"]
 PROBLEM_COLUMNS = ["position", *ERROR_COLUMNS, "severity", "rank"]
@@ -137,12 +137,11 @@ class ValidatedChunk:
         """One row's field values in the form sent to the CRM (empty fields left out)."""
         arrays = self._object_arrays()
         out: dict[str, Any] = {}
-        validator = self.validator
-        for name in validator.field_names:
-            feeds = validator.feeds_of(name)
-            value = _combine(feeds, arrays, position)
-            if value is None and name in validator.defaults:
-                value = validator.defaults[name]
+        feeds_of, defaults = self.validator.feeds_of, self.validator.defaults
+        for name in self.validator.field_names:
+            value = _combine(feeds_of(name), arrays, position)
+            if value is None and name in defaults:
+                value = defaults[name]
             if value is not None:
                 out[name] = value
         return out
@@ -150,9 +149,10 @@ class ValidatedChunk:
     def defaulted(self, position: int) -> frozenset[str]:
         """The fields of one row whose value comes from ``defaults:``."""
         arrays = self._object_arrays()
+        feeds_of = self.validator.feeds_of
         names = [
             name for name in self.validator.defaults
-            if _combine(self.validator.feeds_of(name), arrays, position) is None
+            if _combine(feeds_of(name), arrays, position) is None
         ]
         return frozenset(names)
 
@@ -222,20 +222,13 @@ def _combine(feeds: tuple[Feed, ...], arrays: dict[str, np.ndarray], position: i
             if value is None:
                 continue
         if not feed.kind.many:
-            return _plain(value)
+            return plain(value)
         for item in value if isinstance(value, list) else [value]:
             merged = merged if merged is not None else []
-            item = _plain(item)
+            item = plain(item)
             if item not in merged:
                 merged.append(item)
     return merged or None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (str, int, float, bool, list, dict)):
-        return value
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
 
 
 # -- validating ----------------------------------------------------------------------------------
@@ -282,17 +275,11 @@ def problem_frame(
         ROW_COLUMN: rows[where] if count else np.zeros(0, dtype=np.int64),
         "column": [column] * count,
         "field": [field_name] * count,
-        "value": _objects(list(values)),
+        "value": object_array(list(values)),
         "reason": list(reasons),
         "severity": [severity] * count,
         "rank": np.full(count, rank, dtype=np.int64),
     })
-
-
-def _objects(items: list[Any]) -> np.ndarray:
-    array = np.empty(len(items), dtype=object)
-    array[:] = items
-    return array
 
 
 def _empty_problems() -> pd.DataFrame:

@@ -155,7 +155,7 @@ def date_type(name: str = "Date", fmt: str | None = None) -> FieldType:
         return _date_cell_text(value, fmt, with_time)
 
     return FieldType(
-        name, checks=tuple(checks), parse=_as_dates,
+        name, checks=tuple(checks), parse=as_category,
         convert=convert_per_value(convert_values, "str"), cell_text=text_of,
     )
 
@@ -178,10 +178,6 @@ def _convert_either(values: list[str], fmt: str | None) -> list[object]:
         text = next(as_times) if t else next(as_dates)
         out.append(text if isinstance(text, str) else pd.NA)
     return out
-
-
-def _as_dates(series: pd.Series) -> pd.Series:
-    return as_category(series)
 
 
 def _unambiguous(values: list[str]) -> list[bool]:

@@ -60,7 +60,9 @@ def _declared_type(
         message = (
             f"field {name!r} is declared with different types: {', '.join(sorted(declared))}"
         )
-        raise MappingError(message, path=_path(mapping), key=_key(where, "type"), line=where.line)
+        raise MappingError(
+            message, path=mapping_path(mapping), key=_key(where, "type"), line=where.line
+        )
     if declared:
         ftype = declared.pop()
         if base is not None and not fits(ftype, base.type):
@@ -70,7 +72,7 @@ def _declared_type(
                 f"is {base.type}"
             )
             raise MappingError(
-                message, path=_path(mapping), key=_key(where, "type"), line=where.line
+                message, path=mapping_path(mapping), key=_key(where, "type"), line=where.line
             )
         return ftype
     if base is not None:
@@ -107,7 +109,7 @@ def check_against_crm(mapping: Mapping, fields: ResourceFields) -> None:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             message = f"{column.field!r} is not a field of {fields.resource}{hint}"
             raise MappingError(
-                message, path=_path(mapping), key=_key(column, "field"), line=column.line
+                message, path=mapping_path(mapping), key=_key(column, "field"), line=column.line
             )
         if column.type and not fits(column.type, spec.type):
             message = (
@@ -115,7 +117,7 @@ def check_against_crm(mapping: Mapping, fields: ResourceFields) -> None:
                 f"{column.field!r} is {spec.type}"
             )
             raise MappingError(
-                message, path=_path(mapping), key=_key(column, "type"), line=column.line
+                message, path=mapping_path(mapping), key=_key(column, "type"), line=column.line
             )
 
 
@@ -124,7 +126,8 @@ def fits(declared: str, actual: str) -> bool:
     return declared in (actual, basic_type(actual)) or (actual, declared) in COMPATIBLE
 
 
-def _path(mapping: Mapping) -> str | None:
+def mapping_path(mapping: Mapping) -> str | None:
+    """The mapping file's path as ``MappingError`` names it (None for a mapping built in code)."""
     return str(mapping.path) if mapping.path is not None else None
 
 
@@ -167,4 +170,4 @@ def check_required_fed(
         f"match.when_missing: skip to update existing records only"
     )
     key = f"records.{record}.columns" if record else "columns"
-    raise MappingError(message, path=_path(mapping), key=key)
+    raise MappingError(message, path=mapping_path(mapping), key=key)

@@ -86,12 +86,10 @@ class DuplicateBook:
         self.folded: dict[int, int] = {}
         self.conflicts: dict[int, str] = {}
         self._conflict_rows = np.zeros(0, dtype=np.int64)
-        self.settled = False
 
     # -- labels -----------------------------------------------------------------------------
     def _columns(self, name: str) -> str:
-        feeds = self.validator.feeds_of(name)
-        return " / ".join(dict.fromkeys(f.column for f in feeds)) or name
+        return self.validator.column_label(name) or name
 
     @property
     def key_label(self) -> str:
@@ -205,7 +203,6 @@ class DuplicateBook:
             self._settle_unique(name, values[keep].to_numpy(dtype=object), positions[keep],
                                 rows, same)
         self._conflict_rows = np.asarray(sorted(self.conflicts), dtype=np.int64)
-        self.settled = True
 
     def _settle_key_group(
         self, group: list[int], records: dict[int, dict[str, Any]], rows: np.ndarray,

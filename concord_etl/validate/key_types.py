@@ -21,10 +21,6 @@ from concord_etl.validate.checks import (
 )
 
 
-def _category(series: pd.Series) -> pd.Series:
-    return as_category(series)
-
-
 def split_keys(cell: str, sep: str | None) -> list[str]:
     """The keys of one cell: split on ``sep`` when given, trimmed, duplicates dropped."""
     parts = cell.split(sep) if sep else [cell]
@@ -44,12 +40,12 @@ def _ids_check(sep: str | None) -> CellCheck:
 
 def belongs_to_type(*, by_id: bool = False) -> FieldType:
     checks = (_ids_check(None),) if by_id else ()
-    return FieldType("BelongsTo", checks=checks, parse=_category)
+    return FieldType("BelongsTo", checks=checks, parse=as_category)
 
 
 def association_type(split: str | None = None, *, by_id: bool = False) -> FieldType:
     checks = (_ids_check(split),) if by_id else ()
-    return FieldType("Association", checks=checks, parse=_category, many=True)
+    return FieldType("Association", checks=checks, parse=as_category, many=True)
 
 
 def tags_type(split: str = ",") -> FieldType:
@@ -57,6 +53,6 @@ def tags_type(split: str = ",") -> FieldType:
         return [split_keys(v, split) or pd.NA for v in values]
 
     return FieldType(
-        "Tags", parse=_category, convert=convert_per_value(convert_values), many=True,
+        "Tags", parse=as_category, convert=convert_per_value(convert_values), many=True,
     )
 

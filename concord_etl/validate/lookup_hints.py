@@ -36,8 +36,3 @@ class NameIndex:
             word = re.compile(rf"(?<!\w){re.escape(want)}(?!\w)")
             picks += sorted(f for f in self.by_fold if f not in picks and word.search(f))
         return [self.by_fold[p] for p in picks[:most]]
-
-
-def similar_names(typed: object, names: Iterable[object], most: int = MAX_HINTS) -> list[str]:
-    """``NameIndex(names).similar(typed)``: for one look-up; keep a ``NameIndex`` for many."""
-    return NameIndex(names).similar(typed, most)

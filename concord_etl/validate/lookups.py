@@ -250,6 +250,8 @@ class Resolver:
         self._on_create = on_create
         self._tables: dict[str, list[dict[str, Any]]] = {}
         self._name_indexes: dict[str, NameIndex] = {}        # for "similar:" hints
+        # small tables indexed by key, per (resource, by, pipeline of a stage scope)
+        self._table_indexes: dict[tuple[str, str, str | None], dict[str, list[dict[str, Any]]]] = {}
         self._cache: dict[tuple[str, str, str, str], Resolution] = {}
         self._sources: dict[tuple[str, str, str], RecordSource] = {}
         self.report = LookupReport()
@@ -331,16 +333,28 @@ class Resolver:
         if resource not in SMALL_TABLES:
             expected = int(len(raw_keys) * max(self.scale, 1.0))
             return self.source(resource, by).find(raw_keys, expected=expected)
+        staged = resource == "pipeline-stages" and scope.get("pipeline")
+        pipeline = str(scope["pipeline"]) if staged else None
+        return self._table_index(resource, by, pipeline)
+
+    def _table_index(
+        self, resource: str, by: str, pipeline: str | None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """A small table's records by key for ``by`` (stages only of ``pipeline``, by name or
+        id, when given), built once per run: the tables are fetched once and never change."""
+        where = (resource, by, pipeline)
+        if where in self._table_indexes:
+            return self._table_indexes[where]
         records = self.table(resource)
-        if resource == "pipeline-stages" and scope.get("pipeline"):
+        if pipeline is not None:
             pipelines = self.stage_pipelines()
-            wanted_pipeline = normalise_key(scope["pipeline"])
+            wanted_pipeline = normalise_key(pipeline)
             records = [
                 r
                 for r in records
                 if normalise_key(pipelines.get(int(r.get("pipeline_id") or 0), ""))
                 == wanted_pipeline
-                or str(r.get("pipeline_id")) == str(scope["pipeline"])
+                or str(r.get("pipeline_id")) == pipeline
             ]
         index: dict[str, list[dict[str, Any]]] = {}
         for record in records:
@@ -348,6 +362,7 @@ class Resolver:
                 bucket = index.setdefault(key, [])
                 if all(r.get("id") != record.get("id") for r in bucket):
                     bucket.append(record)
+        self._table_indexes[where] = index
         return index
 
     def _decide(

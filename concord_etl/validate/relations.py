@@ -29,6 +29,7 @@ from concord_etl.errors import MappingError
 from concord_etl.mapping.model import ColumnSpec, Lookup
 from concord_etl.validate.checks import categories
 from concord_etl.validate.chunk import ValidatedChunk, problem_frame
+from concord_etl.validate.declared_fields import mapping_path
 from concord_etl.validate.key_types import split_keys
 from concord_etl.validate.lookups import Resolution, Resolver, normalise_key
 from concord_etl.validate.schema import Feed, Validator
@@ -135,7 +136,7 @@ class Relations:
             if lookup.by == "id":
                 bad = [k for k in keys if not k.isdigit()]
                 if bad:
-                    raise MappingError(f"{bad[0]!r} is not an id", path=_path(mapping),
+                    raise MappingError(f"{bad[0]!r} is not an id", path=mapping_path(mapping),
                                        key=f"defaults.{name}")
             resolved = self.resolver.resolve(lookup, keys, scope=self._default_scope(lookup),
                                              create=create)
@@ -146,7 +147,8 @@ class Relations:
             for key in keys:
                 outcome = resolved[normalise_key(key)]
                 if outcome.error:
-                    raise MappingError(outcome.error, path=_path(mapping), key=f"defaults.{name}")
+                    raise MappingError(outcome.error, path=mapping_path(mapping),
+                                       key=f"defaults.{name}")
                 ids.append(f"(new) {key}" if outcome.planned else outcome.id)
             many = isinstance(value, list)
             self.validator.defaults[name] = ids if many else ids[0]
@@ -335,7 +337,3 @@ class Relations:
                 field_name=feed.field.attribute, values=[cells[i]] * (len(where) * len(errors)),
                 reasons=[e for e in errors for _ in where], rank=lookup_feed.rank,
             ))
-
-
-def _path(mapping: Any) -> str | None:
-    return str(mapping.path) if mapping.path is not None else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,11 @@ from concord_etl.validate.choice_types import (
     timezone_type,
 )
 from concord_etl.validate.date_types import date_type
-from concord_etl.validate.declared_fields import check_against_crm, fields_from_mapping
+from concord_etl.validate.declared_fields import (
+    check_against_crm,
+    fields_from_mapping,
+    mapping_path,
+)
 from concord_etl.validate.duplicates import DuplicateBook
 from concord_etl.validate.key_types import association_type, belongs_to_type, tags_type
 from concord_etl.validate.number_types import decimal_type, whole_number_type
@@ -56,6 +61,7 @@ from concord_etl.validate.transforms import (
     apply_transforms,
     as_text,
     blank_to_na,
+    plain,
     split_full_name,
 )
 
@@ -96,14 +102,28 @@ class Validator:
     frame_checks: dict[str, FrameCheck] = field(default_factory=dict)
     duplicates: Any = None                       # duplicates.DuplicateBook, set by build_validator
 
-    @property
+    # ``feeds`` and the keys of ``defaults`` are fixed once built (``relations`` only replaces
+    # default values), so the two below are computed once: ``ValidatedChunk.record`` reads them
+    # for every row.
+    @cached_property
     def field_names(self) -> tuple[str, ...]:
         names = dict.fromkeys(f.field.attribute for f in self.feeds)
         names.update(dict.fromkeys(self.defaults))
         return tuple(names)
 
+    @cached_property
+    def _feeds_by_field(self) -> dict[str, tuple[Feed, ...]]:
+        by_field: dict[str, list[Feed]] = {}
+        for feed in self.feeds:
+            by_field.setdefault(feed.field.attribute, []).append(feed)
+        return {name: tuple(feeds) for name, feeds in by_field.items()}
+
     def feeds_of(self, field_name: str) -> tuple[Feed, ...]:
-        return tuple(f for f in self.feeds if f.field.attribute == field_name)
+        return self._feeds_by_field.get(field_name, ())
+
+    def column_label(self, field_name: str) -> str:
+        """The input columns feeding ``field_name`` as reasons name them ("Mobile / Work")."""
+        return " / ".join(dict.fromkeys(f.column for f in self.feeds_of(field_name)))
 
     def feed(self, key: str) -> Feed:
         for feed in self.feeds:
@@ -125,11 +145,6 @@ class Validator:
             f.column for f in self.feeds
             if f.column not in have and f.field.attribute not in self.defaults
         ))
-
-    def reset(self) -> None:
-        """Forget what was learnt about the file's duplicates (before another file)."""
-        if self.duplicates is not None:
-            self.duplicates.reset()
 
     # -- preparing a chunk ---------------------------------------------------------------------
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -277,7 +292,7 @@ def _required(feeds: list[Feed], mapping: Mapping) -> tuple[Feed, ...]:
         count[feed.field.attribute] = count.get(feed.field.attribute, 0) + 1
     marked: list[Feed] = []
     for feed in feeds:
-        flag = feed.spec.required if feed.spec.required is not None else feed.field.required
+        flag = _declared_required(feed)
         if feed.part == "last":
             flag = False
         needed = bool(flag) and feed.field.attribute not in mapping.defaults
@@ -287,6 +302,11 @@ def _required(feeds: list[Feed], mapping: Mapping) -> tuple[Feed, ...]:
     return tuple(marked)
 
 
+def _declared_required(feed: Feed) -> bool:
+    """Whether the mapping column says its field is required, else whether the field is."""
+    return feed.spec.required if feed.spec.required is not None else feed.field.required
+
+
 def _required_groups(validator: Validator) -> list[FrameCheck]:
     """A required field fed by several columns needs one of them filled."""
     checks: list[FrameCheck] = []
@@ -294,8 +314,7 @@ def _required_groups(validator: Validator) -> list[FrameCheck]:
     for feed in validator.feeds:
         name = feed.field.attribute
         members = validator.feeds_of(name)
-        flags = [f.spec.required if f.spec.required is not None else f.field.required
-                 for f in members]
+        flags = [_declared_required(f) for f in members]
         if name in seen or len(members) < 2 or not any(flags) or name in validator.defaults:
             continue
         seen.add(name)
@@ -304,7 +323,7 @@ def _required_groups(validator: Validator) -> list[FrameCheck]:
         def test(frame: pd.DataFrame, keys: list[str] = keys) -> pd.Series:
             return frame[keys].notna().any(axis=1)
 
-        label = " / ".join(dict.fromkeys(f.column for f in members))
+        label = validator.column_label(name)
 
         def reason(_row: int, label: str = label) -> str:
             return f"{label}: a value is required"
@@ -336,7 +355,7 @@ def _one_value_fields(validator: Validator) -> list[FrameCheck]:
                 agree &= other.isna() | (other == first).fillna(True).astype(bool)
             return agree
 
-        label = " / ".join(dict.fromkeys(f.column for f in members))
+        label = validator.column_label(name)
         order = ", then ".join(dict.fromkeys(f.column for f in members))
 
         def reason(_row: int, label: str = label, order: str = order, name: str = name) -> str:
@@ -357,7 +376,7 @@ def _normalised_default(
     items = list(value) if isinstance(value, (list, tuple)) else [value]
     if len(items) != 1 and not kind.many:
         message = f"a {field_spec.type} field takes one value, not a list"
-        raise MappingError(message, path=_mapping_path(mapping), key=f"defaults.{name}")
+        raise MappingError(message, path=mapping_path(mapping), key=f"defaults.{name}")
     text = pd.Series([kind.cell_text(item) for item in items], dtype="str")
     parsed = kind.parse(text) if kind.parse is not None else text
     for check in kind.checks:
@@ -366,7 +385,7 @@ def _normalised_default(
         ok = check.test(parsed).to_numpy(dtype=bool)
         for item, good in zip(parsed.tolist(), ok, strict=True):
             if not good:
-                raise MappingError(check.reason(item), path=_mapping_path(mapping),
+                raise MappingError(check.reason(item), path=mapping_path(mapping),
                                    key=f"defaults.{name}")
     values = [kind.to_wire(v) if kind.to_wire else v for v in kind.convert(parsed).tolist()]
     if kind.many:
@@ -376,14 +395,5 @@ def _normalised_default(
                 if item not in merged:
                     merged.append(item)
         return merged
-    return _plain(values[0])
-
-
-def _plain(value: Any) -> Any:
-    item = getattr(value, "item", None)
-    return item() if callable(item) and not isinstance(value, str) else value
-
-
-def _mapping_path(mapping: Mapping) -> str | None:
-    return str(mapping.path) if mapping.path is not None else None
+    return plain(values[0])
 

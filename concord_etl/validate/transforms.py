@@ -240,6 +240,16 @@ def object_array(items: Sequence[object]) -> np.ndarray:
     return array
 
 
+def plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (``.item()``); other values as they are.
+
+    Called per item of every row's record: builtin values return at once."""
+    if isinstance(value, (str, int, bool, list, dict)) or type(value) is float:
+        return value
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
 def take_objects(items: Sequence[object], codes: np.ndarray) -> np.ndarray:
     """``items[code]`` for each code as an object array; code -1 gives NA."""
     return object_array([*items, pd.NA])[codes]

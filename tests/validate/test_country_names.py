@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from concord_etl.validate.country_names import ALIAS_GROUPS, country_keys, fold, key_forms
-from concord_etl.validate.lookup_hints import similar_names
+from concord_etl.validate.lookup_hints import NameIndex
 from concord_etl.validate.lookups import record_keys
 from tests.helpers import (
     TOKEN,
@@ -54,7 +54,7 @@ def test_no_alias_names_two_groups() -> None:
     ("Web", ["web", "Webinar"], []),                     # an exact match needs no hint
 ])
 def test_similar_names(typed: str, names: list[str], hints: list[str]) -> None:
-    assert similar_names(typed, names) == hints
+    assert NameIndex(names).similar(typed) == hints
 
 
 def test_no_key_of_the_crm_countries_names_two_countries(sandbox) -> None:
